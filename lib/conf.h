@@ -1,0 +1,82 @@
+/*
+ * Runtime configuration: one registry table of options, one parser.
+ *
+ * The file format is line-based:
+ *
+ *   # comment
+ *   listen = 127.0.0.1:7000
+ *   log_level = debug
+ *   banner = "text with spaces"     # quotes allow spaces and '#'
+ *
+ * A program describes its options in a table of struct conf_option (name,
+ * type, bounds, default, flags, doc) that writes into a struct of its own
+ * through offsetof.  The same table drives parsing, validation, defaults,
+ * `config show` and the annotated example.  Every error names the file,
+ * the line and the reason.  Unknown keys and repeated keys are errors.  A
+ * file that sets a CONF_SECRET option must not be readable by group or
+ * others.
+ */
+#ifndef CL_CONF_H
+#define CL_CONF_H
+
+#include "err.h"
+
+enum conf_type {
+	CONF_STRING,	/* char *, owned by the config struct */
+	CONF_PATH,	/* char *, must be non-empty */
+	CONF_INT,	/* int64_t within [min, max] */
+	CONF_BOOL,	/* bool: true/false/yes/no/on/off/1/0 */
+	CONF_ENUM,	/* int: index into choices */
+	CONF_DURATION,	/* int64_t milliseconds: "250ms", "10s", "5m", "1h", bare = ms */
+	CONF_SIZE,	/* int64_t bytes: "512", "64k", "16M", "1G" */
+	CONF_ADDR,	/* char *, "host:port" or "[v6]:port", port 0-65535 */
+};
+
+enum conf_flags {
+	CONF_SECRET = 1 << 0,	/* value never shown; file must be private */
+	CONF_REQUIRED = 1 << 1,	/* must be set (a default does not count) */
+};
+
+struct conf_option {
+	const char *name;
+	enum conf_type type;
+	size_t offset;			/* where the value lives in the struct */
+	int64_t min, max;		/* INT, DURATION, SIZE */
+	const char *def;		/* default, as text; NULL = none */
+	const char *const *choices;	/* ENUM: NULL-terminated */
+	unsigned flags;
+	const char *doc;
+};
+
+/*
+ * Apply every default, then the file at path (which may be NULL for
+ * defaults only).  On failure err names file:line and the reason, and the
+ * struct may be partly filled: release it with conf_release.
+ */
+int conf_load(const struct conf_option *opts, size_t nopts, void *out,
+    const char *path, struct cl_error *err) CL_NONNULL(1, 3) CL_WUR;
+
+/*
+ * Set one option from text, as if read at file:line (file may be NULL for
+ * a command-line override).  Used by conf_load and by "-o key=value".
+ */
+int conf_set(const struct conf_option *opts, size_t nopts, void *out,
+    const char *name, const char *value, const char *file, int line,
+    struct cl_error *err) CL_NONNULL(1, 3, 4, 5) CL_WUR;
+
+/* Free the strings the table owns in out. */
+void conf_release(const struct conf_option *opts, size_t nopts, void *out)
+	CL_NONNULL(1, 3);
+
+/* Print "name = value" lines, secrets shown as "(secret)". */
+void conf_show(const struct conf_option *opts, size_t nopts, const void *in,
+    FILE *fp) CL_NONNULL(1, 3, 4);
+
+/*
+ * Split "host:port" / "[v6]:port" into host (without brackets) and port.
+ * host must have room for hostlen bytes.
+ */
+int conf_addr_split(const char *addr, char *host, size_t hostlen,
+    uint16_t *out_port) CL_NONNULL(1, 2, 4) CL_WUR;
+
+#endif
