@@ -35,7 +35,8 @@ void buf_adds(struct buf *b, const char *s) CL_NONNULL(1, 2);
 void buf_addch(struct buf *b, char c) CL_NONNULL(1);
 void buf_addf(struct buf *b, const char *fmt, ...) CL_NONNULL(1, 2)
 	CL_PRINTF(2, 3);
-void buf_vaddf(struct buf *b, const char *fmt, va_list ap) CL_NONNULL(1, 2);
+void buf_vaddf(struct buf *b, const char *fmt, va_list ap) CL_NONNULL(1, 2)
+	CL_PRINTF(2, 0);
 /* Drop the first n bytes. */
 void buf_consume(struct buf *b, size_t n) CL_NONNULL(1);
 /* Set the length (<= cap); used after writing into the spare room. */

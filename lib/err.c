@@ -37,7 +37,7 @@ cl_error_clear(struct cl_error *err)
 	err->line = 0;
 }
 
-static int
+static CL_PRINTF(5, 0) int
 error_vset(struct cl_error *err, enum cl_err code, const char *file, int line,
     const char *fmt, va_list ap)
 {

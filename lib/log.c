@@ -103,7 +103,7 @@ log_write(const char *p, size_t len)
 	}
 }
 
-static void
+static CL_PRINTF(3, 0) void
 log_vemit(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
 	char msg[2048], line[4608], ts[64];

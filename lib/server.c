@@ -10,6 +10,13 @@
  * A connection is touched only by its loop's thread, except that a job in
  * flight holds a pointer to it: while c->busy the connection is never
  * freed, only marked dead, and the loop frees it when the answer arrives.
+ *
+ * Callbacks are not deferred (libevent 2.1 leaks an SSL bufferevent freed
+ * from a deferred callback after a failed handshake), so they can nest: a
+ * write inside conn_process may fail and run the event callback at once.
+ * Every callback therefore holds the connection (c->holds) while it runs,
+ * and a close during a hold only marks it dead; the outermost release
+ * frees it.
  */
 #include "compat.h"
 
@@ -84,6 +91,7 @@ struct conn {
 	bool lingering;		/* write side shut, draining input */
 	bool dead;		/* peer gone while busy: free on answer */
 	bool wblocked;		/* output over the limit: wait for a drain */
+	unsigned holds;		/* callbacks running on c */
 };
 
 struct job {
@@ -291,7 +299,7 @@ conn_process(struct conn *c)
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	char msg[128];
 
-	while (c->ready && !c->busy && !c->closing && !c->wblocked) {
+	while (c->ready && !c->busy && !c->closing && !c->wblocked && !c->dead) {
 		size_t avail = evbuffer_get_length(in), blen;
 		uint8_t hdr[CL_FRAME_HDR_LEN];
 		unsigned char *p;
@@ -343,16 +351,34 @@ conn_free(struct conn *c)
 	free(c);
 }
 
-/* Close now, or as soon as the worker holding c answers. */
+/* Close now, or as soon as no callback or worker holds c. */
 static void
 conn_close(struct conn *c)
 {
-	if (c->busy) {
-		c->dead = true;
-		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-		return;
+	c->dead = true;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	if (!c->busy && c->holds == 0)
+		conn_free(c);
+}
+
+static void
+conn_hold(struct conn *c)
+{
+	c->holds++;
+}
+
+/* Returns false when c is gone (or going): the caller must not touch it. */
+static bool
+conn_release(struct conn *c)
+{
+	if (--c->holds > 0)
+		return !c->dead;
+	if (c->dead) {
+		if (!c->busy)
+			conn_free(c);
+		return false;
 	}
-	conn_free(c);
+	return true;
 }
 
 /*
@@ -378,6 +404,15 @@ conn_linger(struct conn *c)
 	    evbuffer_get_length(bufferevent_get_input(c->bev)));
 }
 
+/* A close was decided: linger once everything queued has been sent. */
+static void
+conn_check_closing(struct conn *c)
+{
+	if (c->closing && !c->lingering && !c->dead &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_linger(c);
+}
+
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -388,9 +423,10 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		    evbuffer_get_length(bufferevent_get_input(bev)));
 		return;
 	}
+	conn_hold(c);
 	conn_process(c);
-	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		conn_linger(c);
+	if (conn_release(c))
+		conn_check_closing(c);
 }
 
 static void
@@ -401,14 +437,13 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (c->lingering)
 		return;
-	if (c->closing) {
-		conn_linger(c);
-		return;
-	}
-	if (c->wblocked) {
+	conn_hold(c);
+	if (c->wblocked && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
 		c->wblocked = false;
 		conn_process(c);
 	}
+	if (conn_release(c))
+		conn_check_closing(c);
 }
 
 static bool
@@ -439,13 +474,16 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		struct timeval tv;
 
-		if (!conn_check_alpn(c))
-			return;
-		c->ready = true;
-		ms_to_tv(srv->cfg.idle_timeout_ms, &tv);
-		bufferevent_set_timeouts(bev, &tv, &tv);
-		log_debug("%s: TLS handshake done", c->peer);
-		conn_process(c);
+		conn_hold(c);
+		if (conn_check_alpn(c)) {
+			c->ready = true;
+			ms_to_tv(srv->cfg.idle_timeout_ms, &tv);
+			bufferevent_set_timeouts(bev, &tv, &tv);
+			log_debug("%s: TLS handshake done", c->peer);
+			conn_process(c);
+		}
+		if (conn_release(c))
+			conn_check_closing(c);
 		return;
 	}
 	if (!c->lingering) {
@@ -464,7 +502,8 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			log_info("%s: TLS handshake failed: %s", c->peer, ebuf);
 		}
 	}
-	conn_close(c);
+	if (!c->dead)
+		conn_close(c);
 }
 
 static void
@@ -500,8 +539,7 @@ conn_new(struct ioloop *l, int fd, const struct sockaddr_storage *ss)
 		    ntohs(s6->sin6_port));
 	}
 	c->bev = bufferevent_openssl_socket_new(l->base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
-	    BEV_OPT_DEFER_CALLBACKS);
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		log_warnx("cannot create connection buffer, dropping");
 		SSL_free(ssl);
@@ -551,11 +589,17 @@ loop_wake_cb(evutil_socket_t fd, short what, void *arg)
 		} else {
 			c->busy = false;
 			if (c->dead) {
-				conn_free(c);
+				if (c->holds == 0)
+					conn_free(c);
 			} else {
+				conn_hold(c);
 				conn_write_raw(c, m->out.p, m->out.len);
-				bufferevent_enable(c->bev, EV_READ);
-				conn_process(c);
+				if (!c->dead) {
+					bufferevent_enable(c->bev, EV_READ);
+					conn_process(c);
+				}
+				if (conn_release(c))
+					conn_check_closing(c);
 			}
 		}
 		msg_free(m);
@@ -798,10 +842,8 @@ server_free(struct server *srv)
 			next = m->next;
 			msg_free(m);
 		}
-		while (l->conns != NULL) {
-			l->conns->busy = false;
+		while (l->conns != NULL)
 			conn_free(l->conns);
-		}
 		if (l->wake)
 			event_free(l->wake);
 		if (l->base)

@@ -17,7 +17,7 @@
 
 static const char *schema_path;
 
-static CL_NORETURN void
+static CL_NORETURN CL_PRINTF(1, 2) void
 die(const char *fmt, ...)
 {
 	va_list ap;

@@ -1,0 +1,513 @@
+/*
+ * bench_echo: the client side of `make bench` (bench/run.sh).
+ *
+ * Measures the RPC core from outside, as a client sees it: round trips of
+ * the echo service's 'say' (a 16-byte message) over one TLS connection and
+ * over several, with the latency of each round trip, and fresh TLS 1.3
+ * handshakes per second.  The same handshake loop is pointed at Redis's
+ * TLS port by run.sh, so both servers are timed by the same code.  Results
+ * go to stdout as "key value" lines that run.sh turns into a table;
+ * progress and errors go to stderr.
+ *
+ *   bench_echo rpc                       start cloister-echo through the
+ *                                        harness and measure everything
+ *   bench_echo handshake NAME ADDR [PID] handshakes against ADDR; keys are
+ *                                        prefixed NAME_; PID (the server)
+ *                                        adds its CPU time per handshake
+ *   bench_echo freeport                  print a free TCP port on 127.0.0.1
+ *
+ * Environment: BENCH_SECONDS (each measurement, default 5), BENCH_CONNS
+ * (connections and client threads of the many-connection test, default
+ * 32), BENCH_HS_THREADS (threads of the parallel handshake test, default
+ * 4), plus the harness's CL_BUILD_DIR and CL_TEST_CERTS.
+ *
+ * Every loop stops after a fixed count or a fixed time, whichever comes
+ * first, and every call has a 10 s timeout.  Nothing here judges a timing:
+ * a non-zero exit means a real failure (a server that did not start, a
+ * call that failed or answered wrongly).
+ */
+#include "compat.h"
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "echo_schema.h"
+#include "harness.h"
+#include "rpc_client.h"
+#include "xalloc.h"
+
+#define MESSAGE		"0123456789abcdef"	/* 16 bytes */
+#define CALL_TIMEOUT_MS	10000
+#define ALPN		"cloister-echo/1"
+
+/* Count ceilings, so that no loop depends on the clock alone. */
+#define RT_SAMPLES_MAX	4000000		/* round trips per test, all threads */
+#define HS_MAX		1000000		/* handshakes per test, all threads */
+#define THREADS_MAX	256
+
+static double seconds = 5.0;
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static double
+env_double(const char *name, double def, double min, double max)
+{
+	const char *s = getenv(name);
+	char *end;
+	double v;
+
+	if (s == NULL || *s == '\0')
+		return def;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !(v >= min && v <= max)) {
+		fprintf(stderr, "bench_echo: %s='%s' is not a number in "
+		    "[%g, %g]\n", name, s, min, max);
+		exit(2);
+	}
+	return v;
+}
+
+/*
+ * CPU time (user + system, all threads) used so far by process pid, in
+ * nanoseconds, from /proc/PID/stat; -1 when it cannot be read.  The
+ * resolution is one clock tick (10 ms), ample over a run of seconds.
+ */
+static int64_t
+proc_cpu_ns(pid_t pid)
+{
+	char path[64], line[1024], *p, *save = NULL, *tok;
+	unsigned long long utime = 0, stime = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f;
+	int field;
+
+	if (pid <= 0 || hz <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	p = fgets(line, sizeof(line), f);
+	fclose(f);
+	/* The command name (field 2) may hold spaces: start after its ')'. */
+	if (p == NULL || (p = strrchr(line, ')')) == NULL)
+		return -1;
+	for (field = 3, tok = strtok_r(p + 1, " ", &save); tok != NULL;
+	    field++, tok = strtok_r(NULL, " ", &save)) {
+		if (field == 14)
+			utime = strtoull(tok, NULL, 10);
+		else if (field == 15) {
+			stime = strtoull(tok, NULL, 10);
+			return (int64_t)((utime + stime) * (1000000000ull /
+			    (unsigned long long)hz));
+		}
+	}
+	return -1;
+}
+
+static struct rpc_client *
+client_new(const char *addr, SSL_CTX *tls, unsigned max_idle)
+{
+	struct rpc_client_config cfg = {
+		.addr = addr,
+		.tls = tls,
+		.service = &echo_service,
+		.timeout_ms = CALL_TIMEOUT_MS,
+		.max_idle = max_idle,
+	};
+	struct rpc_client *cl;
+	struct cl_error err;
+
+	cl_error_clear(&err);
+	if ((cl = rpc_client_new(&cfg, &err)) == NULL) {
+		fprintf(stderr, "bench_echo: %s\n", err.message);
+		exit(1);
+	}
+	return cl;
+}
+
+/*
+ * Round trips
+ */
+
+struct rt_worker {
+	struct rpc_client *cl;		/* owned: one connection per worker */
+	json_t *req;			/* owned */
+	pthread_barrier_t *go;		/* borrowed */
+	size_t max;			/* round trips at most */
+	uint32_t *lat;			/* OUT: ns of each round trip (max of them) */
+	size_t n;			/* OUT: round trips done */
+	int rc;				/* OUT: 0, or the first failure */
+	struct cl_error err;		/* OUT: its message */
+	pthread_t thread;
+};
+
+/* One 'say' round trip, checking the answer. */
+static int
+say_once(struct rt_worker *w)
+{
+	const struct rpc_method *m = &echo_service.methods[ECHO_SAY];
+	const char *got;
+	json_t *resp = NULL;
+	int rc;
+
+	if ((rc = rpc_client_call(w->cl, m, w->req, &resp, &w->err)) != 0)
+		return rc;
+	got = json_string_value(json_object_get(resp, "message"));
+	if (got == NULL || strcmp(got, MESSAGE) != 0)
+		rc = cl_error_set(&w->err, CL_EPROTO, "echo answered '%s' "
+		    "instead of '%s'", got ? got : "(nothing)", MESSAGE);
+	json_decref(resp);
+	return rc;
+}
+
+static void *
+rt_main(void *arg)
+{
+	struct rt_worker *w = arg;
+	int64_t t, deadline;
+
+	/* The first call opens the connection: not part of the measure. */
+	w->rc = say_once(w);
+	pthread_barrier_wait(w->go);
+	if (w->rc != 0)
+		return NULL;
+	t = now_ns();
+	deadline = t + (int64_t)(seconds * 1e9);
+	while (w->n < w->max && t < deadline) {
+		int64_t t1;
+
+		if ((w->rc = say_once(w)) != 0)
+			break;
+		t1 = now_ns();
+		w->lat[w->n++] = (uint32_t)CL_MIN(t1 - t, (int64_t)UINT32_MAX);
+		t = t1;
+	}
+	return NULL;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The p-quantile (0 < p <= 1) of sorted v[0..n-1], in microseconds. */
+static double
+quantile_us(const uint32_t *v, size_t n, double p)
+{
+	size_t i = (size_t)(p * (double)n + 0.999999);
+
+	if (n == 0)
+		return 0;
+	i = i == 0 ? 0 : CL_MIN(i - 1, n - 1);
+	return v[i] / 1e3;
+}
+
+/*
+ * nconns workers, each with its own client and so its own connection,
+ * call 'say' in a loop; prints <key>_rps, _n, _p50_us, _p99_us and, with
+ * a server pid, _srv_cpu_us (server CPU time per round trip).
+ */
+static int
+bench_round_trips(const char *key, const char *addr, SSL_CTX *tls,
+    unsigned nconns, pid_t server)
+{
+	struct rt_worker *w = xcalloc(nconns, sizeof(*w));
+	size_t per = RT_SAMPLES_MAX / nconns, total = 0, k = 0;
+	pthread_barrier_t go;
+	int64_t t0, t1, cpu0, cpu1;
+	uint32_t *all;
+	int rc = 0;
+	unsigned i;
+
+	fprintf(stderr, "bench_echo: %s: %u connection(s), %g s\n", key,
+	    nconns, seconds);
+	pthread_barrier_init(&go, NULL, nconns + 1);
+	for (i = 0; i < nconns; i++) {
+		w[i].cl = client_new(addr, tls, 1);
+		w[i].req = json_pack("{s:s}", "message", MESSAGE);
+		w[i].go = &go;
+		w[i].max = per;
+		w[i].lat = xmalloc(per * sizeof(*w[i].lat));
+		cl_error_clear(&w[i].err);
+		if (pthread_create(&w[i].thread, NULL, rt_main, &w[i]) != 0) {
+			fprintf(stderr, "bench_echo: cannot start a thread\n");
+			exit(1);
+		}
+	}
+	pthread_barrier_wait(&go);
+	t0 = now_ns();
+	cpu0 = proc_cpu_ns(server);
+	for (i = 0; i < nconns; i++)
+		pthread_join(w[i].thread, NULL);
+	t1 = now_ns();
+	cpu1 = proc_cpu_ns(server);
+	pthread_barrier_destroy(&go);
+
+	for (i = 0; i < nconns; i++)
+		total += w[i].n;
+	all = xmalloc((total + 1) * sizeof(*all));
+	for (i = 0; i < nconns; i++) {
+		if (w[i].rc != 0 && rc == 0) {
+			fprintf(stderr, "bench_echo: %s: connection %u: %s\n",
+			    key, i, w[i].err.message);
+			rc = -1;
+		}
+		memcpy(all + k, w[i].lat, w[i].n * sizeof(*all));
+		k += w[i].n;
+		free(w[i].lat);
+		json_decref(w[i].req);
+		rpc_client_free(w[i].cl);
+	}
+	free(w);
+	qsort(all, total, sizeof(*all), cmp_u32);
+	printf("%s_n %zu\n", key, total);
+	printf("%s_rps %.0f\n", key, (double)total / ((double)(t1 - t0) / 1e9));
+	printf("%s_p50_us %.1f\n", key, quantile_us(all, total, 0.50));
+	printf("%s_p99_us %.1f\n", key, quantile_us(all, total, 0.99));
+	if (cpu0 >= 0 && cpu1 >= 0 && total > 0)
+		printf("%s_srv_cpu_us %.1f\n", key,
+		    (double)(cpu1 - cpu0) / 1e3 / (double)total);
+	fflush(stdout);
+	free(all);
+	if (total == 0 && rc == 0) {
+		fprintf(stderr, "bench_echo: %s: no round trip done\n", key);
+		rc = -1;
+	}
+	return rc;
+}
+
+/*
+ * Handshakes
+ */
+
+struct hs_worker {
+	struct rpc_client *cl;		/* borrowed, shared */
+	pthread_barrier_t *go;		/* borrowed */
+	size_t max;
+	size_t n;			/* OUT: handshakes done */
+	int rc;				/* OUT: 0, or the first failure */
+	struct cl_error err;		/* OUT: its message */
+	pthread_t thread;
+};
+
+/*
+ * One measured unit is a TCP connect, a full TLS 1.3 handshake with
+ * certificate verification (rpc_conn_open: the client keeps no session,
+ * so there is no resumption), then close_notify and close.  No
+ * application data is sent.
+ */
+static void *
+hs_main(void *arg)
+{
+	struct hs_worker *w = arg;
+	int64_t deadline;
+
+	pthread_barrier_wait(w->go);
+	deadline = now_ns() + (int64_t)(seconds * 1e9);
+	while (w->n < w->max && now_ns() < deadline) {
+		struct rpc_conn *c = rpc_conn_open(w->cl, &w->err);
+
+		if (c == NULL) {
+			w->rc = -1;
+			break;
+		}
+		rpc_conn_close(c);
+		w->n++;
+	}
+	return NULL;
+}
+
+/* Prints <key>_rps, _n and, with a server pid, _srv_cpu_us per handshake. */
+static int
+bench_handshakes(const char *key, const char *addr, SSL_CTX *tls,
+    unsigned nthreads, pid_t server)
+{
+	struct hs_worker *w = xcalloc(nthreads, sizeof(*w));
+	struct rpc_client *cl = client_new(addr, tls, 1);
+	pthread_barrier_t go;
+	int64_t t0, t1, cpu0, cpu1;
+	size_t total = 0;
+	int rc = 0;
+	unsigned i;
+
+	fprintf(stderr, "bench_echo: %s: %u thread(s) on %s, %g s\n", key,
+	    nthreads, addr, seconds);
+	pthread_barrier_init(&go, NULL, nthreads + 1);
+	for (i = 0; i < nthreads; i++) {
+		w[i].cl = cl;
+		w[i].go = &go;
+		w[i].max = HS_MAX / nthreads;
+		cl_error_clear(&w[i].err);
+		if (pthread_create(&w[i].thread, NULL, hs_main, &w[i]) != 0) {
+			fprintf(stderr, "bench_echo: cannot start a thread\n");
+			exit(1);
+		}
+	}
+	pthread_barrier_wait(&go);
+	t0 = now_ns();
+	cpu0 = proc_cpu_ns(server);
+	for (i = 0; i < nthreads; i++)
+		pthread_join(w[i].thread, NULL);
+	t1 = now_ns();
+	cpu1 = proc_cpu_ns(server);
+	pthread_barrier_destroy(&go);
+	for (i = 0; i < nthreads; i++) {
+		total += w[i].n;
+		if (w[i].rc != 0 && rc == 0) {
+			fprintf(stderr, "bench_echo: %s: thread %u: %s\n", key,
+			    i, w[i].err.message);
+			rc = -1;
+		}
+	}
+	printf("%s_n %zu\n", key, total);
+	printf("%s_rps %.0f\n", key, (double)total / ((double)(t1 - t0) / 1e9));
+	if (cpu0 >= 0 && cpu1 >= 0 && total > 0)
+		printf("%s_srv_cpu_us %.1f\n", key,
+		    (double)(cpu1 - cpu0) / 1e3 / (double)total);
+	fflush(stdout);
+	rpc_client_free(cl);
+	free(w);
+	if (total == 0 && rc == 0)
+		rc = -1;
+	return rc;
+}
+
+/*
+ * Commands
+ */
+
+static int
+cmd_rpc(void)
+{
+	unsigned nconns = (unsigned)env_double("BENCH_CONNS", 32, 1, THREADS_MAX);
+	unsigned nhs = (unsigned)env_double("BENCH_HS_THREADS", 4, 1,
+	    THREADS_MAX);
+	struct svc_proc p;
+	struct cl_error err;
+	SSL_CTX *tls;
+	int rc = 0;
+
+	cl_error_clear(&err);
+	if (harness_start(&p, "echo", NULL, 10000, &err) != 0) {
+		fprintf(stderr, "bench_echo: cannot start the echo service: %s\n",
+		    err.message);
+		return 1;
+	}
+	fprintf(stderr, "bench_echo: cloister-echo (pid %d) on %s\n",
+	    (int)p.pid, p.addr);
+	tls = harness_client_ctx("ca", ALPN);
+	printf("conns %u\nhs_threads %u\n", nconns, nhs);
+	if (bench_round_trips("cloister_rt1", p.addr, tls, 1, p.pid) != 0 ||
+	    bench_round_trips("cloister_rtn", p.addr, tls, nconns, p.pid) != 0 ||
+	    bench_handshakes("cloister_hs1", p.addr, tls, 1, p.pid) != 0 ||
+	    bench_handshakes("cloister_hsn", p.addr, tls, nhs, p.pid) != 0)
+		rc = 1;
+	if (!harness_alive(&p)) {
+		fprintf(stderr, "bench_echo: the echo service died; its log: "
+		    "%s\n", p.log_path);
+		return 1;
+	}
+	harness_stop(&p);
+	if (rc == 0)
+		unlink(p.log_path);
+	else
+		fprintf(stderr, "bench_echo: the echo service's log: %s\n",
+		    p.log_path);
+	SSL_CTX_free(tls);
+	return rc;
+}
+
+static int
+cmd_handshake(const char *name, const char *addr, const char *pid_s)
+{
+	unsigned nhs = (unsigned)env_double("BENCH_HS_THREADS", 4, 1,
+	    THREADS_MAX);
+	char key[64];
+	pid_t pid = -1;
+	SSL_CTX *tls;
+	int rc = 0;
+
+	if (pid_s != NULL) {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(pid_s, &end, 10);
+		if (errno != 0 || *end != '\0' || v <= 0 || v > INT_MAX) {
+			fprintf(stderr, "bench_echo: bad pid '%s'\n", pid_s);
+			return 2;
+		}
+		pid = (pid_t)v;
+	}
+	/* The client offers ALPN "cloister-echo/1"; a server without ALPN ignores it. */
+	tls = harness_client_ctx("ca", ALPN);
+	snprintf(key, sizeof(key), "%s_hs1", name);
+	if (bench_handshakes(key, addr, tls, 1, pid) != 0)
+		rc = 1;
+	snprintf(key, sizeof(key), "%s_hsn", name);
+	if (rc == 0 && bench_handshakes(key, addr, tls, nhs, pid) != 0)
+		rc = 1;
+	SSL_CTX_free(tls);
+	return rc;
+}
+
+static int
+cmd_freeport(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	int fd;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &sl) != 0) {
+		fprintf(stderr, "bench_echo: cannot find a free port: %s\n",
+		    strerror(errno));
+		return 1;
+	}
+	close(fd);
+	printf("%u\n", ntohs(sin.sin_port));
+	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: bench_echo rpc\n"
+	    "       bench_echo handshake NAME HOST:PORT [PID]\n"
+	    "       bench_echo freeport\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	seconds = env_double("BENCH_SECONDS", 5, 0.1, 3600);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (strcmp(argv[1], "rpc") == 0 && argc == 2)
+		return cmd_rpc();
+	if (strcmp(argv[1], "handshake") == 0 && (argc == 4 || argc == 5))
+		return cmd_handshake(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	if (strcmp(argv[1], "freeport") == 0 && argc == 2)
+		return cmd_freeport();
+	usage();
+	return 2;
+}

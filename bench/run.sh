@@ -1,0 +1,214 @@
+#!/bin/sh
+# make bench: measure the RPC core (the echo service) and Redis 7 over
+# TLS 1.3 on this machine, and print one table comparing them.
+#
+#   bench/run.sh BUILD-DIR
+#
+# Makes throwaway certificates (tests/lib/gen-certs.sh) that both servers
+# use, runs BUILD-DIR/bench/bench_echo (which starts cloister-echo through
+# the test harness), then starts its own redis-server on a free port of
+# 127.0.0.1 in a temporary directory, runs redis-benchmark against it and
+# points bench_echo's handshake loop at it, stops it, and prints the
+# table.  bench/README.md explains every figure.
+#
+# Environment: BENCH_SECONDS (each measurement, default 5; there are
+# eight, plus two short calibration runs of redis-benchmark),
+# BENCH_CONNS (default 32), BENCH_HS_THREADS (default 4).
+#
+# Prints figures, never judges them: the exit status is non-zero only for
+# a real failure (a missing tool, a server that did not start, a failed
+# request).
+set -eu
+
+usage() {
+	echo "usage: bench/run.sh BUILD-DIR" >&2
+	exit 2
+}
+[ $# -eq 1 ] || usage
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "$1" && pwd) || usage
+bin=$build/bench/bench_echo
+
+secs=${BENCH_SECONDS:-5}
+conns=${BENCH_CONNS:-32}
+hs_threads=${BENCH_HS_THREADS:-4}
+if ! awk -v s="$secs" 'BEGIN { exit !(s + 0 == s && s >= 0.1 && s <= 3600) }'; then
+	echo "run.sh: BENCH_SECONDS='$secs' is not a number of seconds in [0.1, 3600]" >&2
+	exit 2
+fi
+export BENCH_SECONDS="$secs" BENCH_CONNS="$conns" BENCH_HS_THREADS="$hs_threads"
+
+for tool in redis-server redis-benchmark redis-cli openssl timeout; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "run.sh: '$tool' is not installed (make deps installs it)" >&2
+		exit 1
+	fi
+done
+[ -x "$bin" ] || { echo "run.sh: no '$bin' (build first)" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/cl-bench.XXXXXX)
+certs=$tmp/certs
+results=$tmp/results
+rpid=
+
+stop_redis() {
+	[ -n "$rpid" ] || return 0
+	kill "$rpid" 2>/dev/null || true
+	i=0
+	while kill -0 "$rpid" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -9 "$rpid" 2>/dev/null || true
+	wait "$rpid" 2>/dev/null || true
+	rpid=
+}
+cleanup() {
+	stop_redis
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+started=$(date +%s)
+"$src/tests/lib/gen-certs.sh" "$certs"
+export CL_BUILD_DIR="$build" CL_TEST_CERTS="$certs" CL_SOURCE_DIR="$src"
+: >"$results"
+
+# --- Cloister ---
+echo "run.sh: Cloister echo service ($secs s per measurement)" >&2
+"$bin" rpc >>"$results"
+
+# --- Redis ---
+# CPU time (clock ticks) used so far by process $1; fields 14 and 15 of
+# /proc/PID/stat, counted after the ')' that ends the command name.
+cpu_ticks() {
+	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+start_redis() {
+	rport=$("$bin" freeport)
+	redis-server --bind 127.0.0.1 --port 0 --tls-port "$rport" \
+		--tls-cert-file "$certs/server.pem" \
+		--tls-key-file "$certs/server.key" \
+		--tls-ca-cert-file "$certs/ca.pem" --tls-auth-clients no \
+		--save '' --appendonly no --dir "$tmp" \
+		--logfile "$tmp/redis.log" --daemonize no </dev/null &
+	rpid=$!
+	i=0
+	while [ $i -lt 100 ]; do
+		if ! kill -0 "$rpid" 2>/dev/null; then
+			wait "$rpid" 2>/dev/null || true
+			rpid=
+			return 1
+		fi
+		if [ "$(redis-cli --tls --cacert "$certs/ca.pem" -h 127.0.0.1 \
+		    -p "$rport" ping 2>/dev/null)" = PONG ]; then
+			return 0
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	stop_redis
+	return 1
+}
+
+# The port may be taken between freeport and redis-server: try again.
+tries=0
+until start_redis; do
+	tries=$((tries + 1))
+	if [ $tries -ge 3 ]; then
+		echo "run.sh: redis-server did not start; its log:" >&2
+		tail -5 "$tmp/redis.log" >&2 2>/dev/null || true
+		exit 1
+	fi
+done
+echo "run.sh: redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') (pid $rpid) on 127.0.0.1:$rport" >&2
+echo "redis_version $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')" >>"$results"
+
+# redis-benchmark -c $1 -n $2 PING_MBULK; prints "rps p50_ms p99_ms".
+redis_bench() {
+	timeout $(awk -v s="$secs" 'BEGIN { printf "%d", s * 4 + 30 }') \
+		redis-benchmark --tls --cacert "$certs/ca.pem" -h 127.0.0.1 \
+		-p "$rport" -t ping_mbulk -c "$1" -n "$2" --csv \
+		2>"$tmp/redis-benchmark.err" >"$tmp/redis-benchmark.out" || {
+		echo "run.sh: redis-benchmark -c $1 -n $2 failed:" >&2
+		cat "$tmp/redis-benchmark.err" >&2
+		exit 1
+	}
+	tr -d '"' <"$tmp/redis-benchmark.out" |
+	    awk -F, '$1 == "PING_MBULK" { print $2, $5, $7; found = 1 }
+		END { exit !found }' || {
+		echo "run.sh: no PING_MBULK line from redis-benchmark:" >&2
+		cat "$tmp/redis-benchmark.out" >&2
+		exit 1
+	}
+}
+
+hz=$(getconf CLK_TCK)
+for c in 1 "$conns"; do
+	key=redis_rt1
+	[ "$c" = 1 ] || key=redis_rtn
+	# A short run to learn the rate, then -n for about $secs seconds.
+	cal=$(redis_bench "$c" $((c == 1 ? 5000 : 20000)))
+	n=$(echo "$cal" | awk -v s="$secs" '{ n = int($1 * s); print n < 1000 ? 1000 : n }')
+	echo "run.sh: $key: redis-benchmark -c $c -n $n" >&2
+	cpu0=$(cpu_ticks "$rpid")
+	out=$(redis_bench "$c" "$n")
+	cpu1=$(cpu_ticks "$rpid")
+	echo "$out" | awk -v k="$key" -v n="$n" -v d=$((cpu1 - cpu0)) -v hz="$hz" '{
+		printf "%s_n %d\n%s_rps %.0f\n", k, n, k, $1
+		printf "%s_p50_us %.1f\n%s_p99_us %.1f\n", k, $2 * 1000, k, $3 * 1000
+		printf "%s_srv_cpu_us %.1f\n", k, d * 1e6 / hz / n
+	}' >>"$results"
+done
+echo "run.sh: redis handshakes" >&2
+"$bin" handshake redis "127.0.0.1:$rport" "$rpid" >>"$results"
+stop_redis
+
+# --- the table ---
+cpus=$(nproc)
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+ossl=$(openssl version | awk '{ print $1, $2 }')
+awk -v secs="$secs" -v cpus="$cpus" -v model="${cpu_model:-unknown}" \
+    -v ossl="$ossl" -v elapsed=$(($(date +%s) - started)) '
+{ v[$1] = $2 }
+function row(label, ck, rk, goal, better,    c, r, ratio, verdict) {
+	c = v[ck]; r = v[rk]
+	if (c == "" || r == "") {
+		printf "  %-36s %10s %10s\n", label, c == "" ? "-" : c, r == "" ? "-" : r
+		return
+	}
+	ratio = r > 0 ? sprintf("%.2f", c / r) : "-"
+	verdict = ""
+	if (goal != "" && ratio != "-")
+		verdict = (better == "high" ? c / r >= goal : c / r <= goal) ? \
+		    "met" : "NOT met"
+	printf "  %-36s %10s %10s %8s   %s\n", label, c, r, ratio,
+	    goal == "" ? "" : sprintf("%s %.1f  %s", better == "high" ? ">=" : "<=",
+	    goal, verdict)
+}
+END {
+	n = v["conns"]; h = v["hs_threads"]
+	printf "\nCloister RPC core vs Redis %s, both over TLS 1.3 on 127.0.0.1\n", v["redis_version"]
+	printf "  %s CPU(s), %s; %s; %s s per measurement (%d s in all)\n", cpus, model, ossl, secs, elapsed
+	printf "  request: echo \047say\047 with a 16-byte message / redis PING_MBULK, one at a time per connection\n"
+	printf "  clients: Cloister: one thread per connection, blocking rpc_client_call;\n"
+	printf "           Redis: redis-benchmark, one thread, non-blocking\n"
+	printf "  handshakes: the same bench_echo loop for both (full TLS 1.3, P-256, no resumption)\n\n"
+	printf "  %-36s %10s %10s %8s   %s\n", "", "Cloister", "Redis", "C/R", "goal"
+	row("round trips/s, 1 connection", "cloister_rt1_rps", "redis_rt1_rps", 0.8, "high")
+	row("round trips/s, " n " connections", "cloister_rtn_rps", "redis_rtn_rps", 0.8, "high")
+	row("p50 round trip (us), 1 connection", "cloister_rt1_p50_us", "redis_rt1_p50_us", 1.5, "low")
+	row("p99 round trip (us), 1 connection", "cloister_rt1_p99_us", "redis_rt1_p99_us")
+	row("p50 round trip (us), " n " connections", "cloister_rtn_p50_us", "redis_rtn_p50_us")
+	row("p99 round trip (us), " n " connections", "cloister_rtn_p99_us", "redis_rtn_p99_us")
+	row("handshakes/s, 1 thread", "cloister_hs1_rps", "redis_hs1_rps")
+	row("handshakes/s, " h " threads", "cloister_hsn_rps", "redis_hsn_rps")
+	printf "  server CPU time (us) per operation:\n"
+	row("  round trip, 1 connection", "cloister_rt1_srv_cpu_us", "redis_rt1_srv_cpu_us")
+	row("  round trip, " n " connections", "cloister_rtn_srv_cpu_us", "redis_rtn_srv_cpu_us")
+	row("  handshake, 1 thread", "cloister_hs1_srv_cpu_us", "redis_hs1_srv_cpu_us")
+	row("  handshake, " h " threads", "cloister_hsn_srv_cpu_us", "redis_hsn_srv_cpu_us")
+	printf "\n"
+}' "$results"
