@@ -4,7 +4,7 @@
  * tests that need a live server, and the benchmarks.
  *
  * Environment (set by CTest): CL_BUILD_DIR (where the service binaries
- * are), CL_TEST_CERTS (made by tests/lib/gen-certs.sh), CL_SOURCE_DIR.
+ * are), CL_TEST_CERTS (made by tools/gen-dev-certs.sh), CL_SOURCE_DIR.
  */
 #ifndef CL_HARNESS_H
 #define CL_HARNESS_H

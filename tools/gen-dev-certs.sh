@@ -1,13 +1,13 @@
 #!/bin/sh
-# Make throwaway TLS material for tests and benchmarks in DIR (never
-# committed, STYLE rule 34):
+# Make throwaway TLS material in DIR for tests, benchmarks and the demo
+# (generated when needed, never committed: STYLE rule 34):
 #   ca.pem ca.key            test certificate authority (EC P-256)
 #   server.pem server.key    server certificate for 127.0.0.1, ::1, localhost
 #   other-ca.pem             an unrelated CA (a client trusting only it
 #                            must refuse the server)
 # Idempotent: does nothing when DIR/server.pem exists.
 set -eu
-dir=${1:?usage: gen-certs.sh DIR}
+dir=${1:?usage: gen-dev-certs.sh DIR}
 mkdir -p "$dir"
 [ -f "$dir/server.pem" ] && exit 0
 tmp=$(mktemp -d "$dir/.gen.XXXXXX")
