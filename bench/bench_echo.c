@@ -9,8 +9,11 @@
  * go to stdout as "key value" lines that run.sh turns into a table;
  * progress and errors go to stderr.
  *
- *   bench_echo rpc                       start cloister-echo through the
- *                                        harness and measure everything
+ *   bench_echo rpc [ADDR [PID]]          measure everything against the
+ *                                        echo service at ADDR (e.g. one
+ *                                        run under perf or callgrind), or
+ *                                        against one started here through
+ *                                        the harness
  *   bench_echo handshake NAME ADDR [PID] handshakes against ADDR; keys are
  *                                        prefixed NAME_; PID (the server)
  *                                        adds its CPU time per handshake
@@ -28,6 +31,7 @@
  */
 #include "compat.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -114,6 +118,33 @@ proc_cpu_ns(pid_t pid)
 		}
 	}
 	return -1;
+}
+
+/* CPU time (user + system, all threads) of this process, in nanoseconds. */
+static int64_t
+self_cpu_ns(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return -1;
+	return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
+	    ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+}
+
+/* Prints <key>_srv_cpu_us and <key>_cli_cpu_us: CPU time per operation. */
+static void
+print_cpu(const char *key, int64_t srv0, int64_t srv1, int64_t cli0,
+    int64_t cli1, size_t n)
+{
+	if (n == 0)
+		return;
+	if (srv0 >= 0 && srv1 >= 0)
+		printf("%s_srv_cpu_us %.1f\n", key,
+		    (double)(srv1 - srv0) / 1e3 / (double)n);
+	if (cli0 >= 0 && cli1 >= 0)
+		printf("%s_cli_cpu_us %.1f\n", key,
+		    (double)(cli1 - cli0) / 1e3 / (double)n);
 }
 
 static struct rpc_client *
@@ -219,8 +250,9 @@ quantile_us(const uint32_t *v, size_t n, double p)
 
 /*
  * nconns workers, each with its own client and so its own connection,
- * call 'say' in a loop; prints <key>_rps, _n, _p50_us, _p99_us and, with
- * a server pid, _srv_cpu_us (server CPU time per round trip).
+ * call 'say' in a loop; prints <key>_rps, _n, _p50_us, _p99_us, the
+ * client's CPU time per round trip (_cli_cpu_us) and, with a server pid,
+ * the server's (_srv_cpu_us).
  */
 static int
 bench_round_trips(const char *key, const char *addr, SSL_CTX *tls,
@@ -229,7 +261,7 @@ bench_round_trips(const char *key, const char *addr, SSL_CTX *tls,
 	struct rt_worker *w = xcalloc(nconns, sizeof(*w));
 	size_t per = RT_SAMPLES_MAX / nconns, total = 0, k = 0;
 	pthread_barrier_t go;
-	int64_t t0, t1, cpu0, cpu1;
+	int64_t t0, t1, cpu0, cpu1, self0, self1;
 	uint32_t *all;
 	int rc = 0;
 	unsigned i;
@@ -252,10 +284,12 @@ bench_round_trips(const char *key, const char *addr, SSL_CTX *tls,
 	pthread_barrier_wait(&go);
 	t0 = now_ns();
 	cpu0 = proc_cpu_ns(server);
+	self0 = self_cpu_ns();
 	for (i = 0; i < nconns; i++)
 		pthread_join(w[i].thread, NULL);
 	t1 = now_ns();
 	cpu1 = proc_cpu_ns(server);
+	self1 = self_cpu_ns();
 	pthread_barrier_destroy(&go);
 
 	for (i = 0; i < nconns; i++)
@@ -279,9 +313,7 @@ bench_round_trips(const char *key, const char *addr, SSL_CTX *tls,
 	printf("%s_rps %.0f\n", key, (double)total / ((double)(t1 - t0) / 1e9));
 	printf("%s_p50_us %.1f\n", key, quantile_us(all, total, 0.50));
 	printf("%s_p99_us %.1f\n", key, quantile_us(all, total, 0.99));
-	if (cpu0 >= 0 && cpu1 >= 0 && total > 0)
-		printf("%s_srv_cpu_us %.1f\n", key,
-		    (double)(cpu1 - cpu0) / 1e3 / (double)total);
+	print_cpu(key, cpu0, cpu1, self0, self1, total);
 	fflush(stdout);
 	free(all);
 	if (total == 0 && rc == 0) {
@@ -332,7 +364,7 @@ hs_main(void *arg)
 	return NULL;
 }
 
-/* Prints <key>_rps, _n and, with a server pid, _srv_cpu_us per handshake. */
+/* Prints <key>_rps, _n, _cli_cpu_us and, with a server pid, _srv_cpu_us. */
 static int
 bench_handshakes(const char *key, const char *addr, SSL_CTX *tls,
     unsigned nthreads, pid_t server)
@@ -340,7 +372,7 @@ bench_handshakes(const char *key, const char *addr, SSL_CTX *tls,
 	struct hs_worker *w = xcalloc(nthreads, sizeof(*w));
 	struct rpc_client *cl = client_new(addr, tls, 1);
 	pthread_barrier_t go;
-	int64_t t0, t1, cpu0, cpu1;
+	int64_t t0, t1, cpu0, cpu1, self0, self1;
 	size_t total = 0;
 	int rc = 0;
 	unsigned i;
@@ -361,10 +393,12 @@ bench_handshakes(const char *key, const char *addr, SSL_CTX *tls,
 	pthread_barrier_wait(&go);
 	t0 = now_ns();
 	cpu0 = proc_cpu_ns(server);
+	self0 = self_cpu_ns();
 	for (i = 0; i < nthreads; i++)
 		pthread_join(w[i].thread, NULL);
 	t1 = now_ns();
 	cpu1 = proc_cpu_ns(server);
+	self1 = self_cpu_ns();
 	pthread_barrier_destroy(&go);
 	for (i = 0; i < nthreads; i++) {
 		total += w[i].n;
@@ -376,9 +410,7 @@ bench_handshakes(const char *key, const char *addr, SSL_CTX *tls,
 	}
 	printf("%s_n %zu\n", key, total);
 	printf("%s_rps %.0f\n", key, (double)total / ((double)(t1 - t0) / 1e9));
-	if (cpu0 >= 0 && cpu1 >= 0 && total > 0)
-		printf("%s_srv_cpu_us %.1f\n", key,
-		    (double)(cpu1 - cpu0) / 1e3 / (double)total);
+	print_cpu(key, cpu0, cpu1, self0, self1, total);
 	fflush(stdout);
 	rpc_client_free(cl);
 	free(w);
@@ -391,32 +423,58 @@ bench_handshakes(const char *key, const char *addr, SSL_CTX *tls,
  * Commands
  */
 
+static pid_t
+parse_pid(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v <= 0 || v > INT_MAX) {
+		fprintf(stderr, "bench_echo: bad pid '%s'\n", s);
+		exit(2);
+	}
+	return (pid_t)v;
+}
+
+/*
+ * Everything, against the echo service at addr (pid: its process, or -1),
+ * or, with addr NULL, against one started here through the harness.
+ */
 static int
-cmd_rpc(void)
+cmd_rpc(const char *addr, pid_t pid)
 {
 	unsigned nconns = (unsigned)env_double("BENCH_CONNS", 32, 1, THREADS_MAX);
 	unsigned nhs = (unsigned)env_double("BENCH_HS_THREADS", 4, 1,
 	    THREADS_MAX);
-	struct svc_proc p;
+	struct svc_proc p = { .pid = -1 };
 	struct cl_error err;
 	SSL_CTX *tls;
 	int rc = 0;
 
 	cl_error_clear(&err);
-	if (harness_start(&p, "echo", NULL, 10000, &err) != 0) {
-		fprintf(stderr, "bench_echo: cannot start the echo service: %s\n",
-		    err.message);
-		return 1;
+	if (addr == NULL) {
+		if (harness_start(&p, "echo", NULL, 10000, &err) != 0) {
+			fprintf(stderr, "bench_echo: cannot start the echo "
+			    "service: %s\n", err.message);
+			return 1;
+		}
+		fprintf(stderr, "bench_echo: cloister-echo (pid %d) on %s\n",
+		    (int)p.pid, p.addr);
+		addr = p.addr;
+		pid = p.pid;
 	}
-	fprintf(stderr, "bench_echo: cloister-echo (pid %d) on %s\n",
-	    (int)p.pid, p.addr);
 	tls = harness_client_ctx("ca", ALPN);
 	printf("conns %u\nhs_threads %u\n", nconns, nhs);
-	if (bench_round_trips("cloister_rt1", p.addr, tls, 1, p.pid) != 0 ||
-	    bench_round_trips("cloister_rtn", p.addr, tls, nconns, p.pid) != 0 ||
-	    bench_handshakes("cloister_hs1", p.addr, tls, 1, p.pid) != 0 ||
-	    bench_handshakes("cloister_hsn", p.addr, tls, nhs, p.pid) != 0)
+	if (bench_round_trips("cloister_rt1", addr, tls, 1, pid) != 0 ||
+	    bench_round_trips("cloister_rtn", addr, tls, nconns, pid) != 0 ||
+	    bench_handshakes("cloister_hs1", addr, tls, 1, pid) != 0 ||
+	    bench_handshakes("cloister_hsn", addr, tls, nhs, pid) != 0)
 		rc = 1;
+	SSL_CTX_free(tls);
+	if (p.pid == -1)
+		return rc;
 	if (!harness_alive(&p)) {
 		fprintf(stderr, "bench_echo: the echo service died; its log: "
 		    "%s\n", p.log_path);
@@ -428,7 +486,6 @@ cmd_rpc(void)
 	else
 		fprintf(stderr, "bench_echo: the echo service's log: %s\n",
 		    p.log_path);
-	SSL_CTX_free(tls);
 	return rc;
 }
 
@@ -442,18 +499,8 @@ cmd_handshake(const char *name, const char *addr, const char *pid_s)
 	SSL_CTX *tls;
 	int rc = 0;
 
-	if (pid_s != NULL) {
-		char *end;
-		long v;
-
-		errno = 0;
-		v = strtol(pid_s, &end, 10);
-		if (errno != 0 || *end != '\0' || v <= 0 || v > INT_MAX) {
-			fprintf(stderr, "bench_echo: bad pid '%s'\n", pid_s);
-			return 2;
-		}
-		pid = (pid_t)v;
-	}
+	if (pid_s != NULL)
+		pid = parse_pid(pid_s);
 	/* The client offers ALPN "cloister-echo/1"; a server without ALPN ignores it. */
 	tls = harness_client_ctx("ca", ALPN);
 	snprintf(key, sizeof(key), "%s_hs1", name);
@@ -489,7 +536,7 @@ cmd_freeport(void)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench_echo rpc\n"
+	fprintf(stderr, "usage: bench_echo rpc [HOST:PORT [PID]]\n"
 	    "       bench_echo handshake NAME HOST:PORT [PID]\n"
 	    "       bench_echo freeport\n");
 	exit(2);
@@ -502,8 +549,9 @@ main(int argc, char **argv)
 		usage();
 	seconds = env_double("BENCH_SECONDS", 5, 0.1, 3600);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (strcmp(argv[1], "rpc") == 0 && argc == 2)
-		return cmd_rpc();
+	if (strcmp(argv[1], "rpc") == 0 && argc <= 4)
+		return cmd_rpc(argc > 2 ? argv[2] : NULL,
+		    argc > 3 ? parse_pid(argv[3]) : -1);
 	if (strcmp(argv[1], "handshake") == 0 && (argc == 4 || argc == 5))
 		return cmd_handshake(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	if (strcmp(argv[1], "freeport") == 0 && argc == 2)

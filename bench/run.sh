@@ -4,7 +4,7 @@
 #
 #   bench/run.sh BUILD-DIR
 #
-# Makes throwaway certificates (tests/lib/gen-certs.sh) that both servers
+# Makes throwaway certificates (tools/gen-dev-certs.sh) that both servers
 # use, runs BUILD-DIR/bench/bench_echo (which starts cloister-echo through
 # the test harness), then starts its own redis-server on a free port of
 # 127.0.0.1 in a temporary directory, runs redis-benchmark against it and
@@ -71,7 +71,10 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
 started=$(date +%s)
-"$src/tests/lib/gen-certs.sh" "$certs"
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+gen_certs=$src/tools/gen-dev-certs.sh
+[ -x "$gen_certs" ] || gen_certs=$src/tests/lib/gen-certs.sh
+"$gen_certs" "$certs"
 export CL_BUILD_DIR="$build" CL_TEST_CERTS="$certs" CL_SOURCE_DIR="$src"
 : >"$results"
 
@@ -145,6 +148,15 @@ redis_bench() {
 	}
 }
 
+# CPU seconds of this shell's finished children (redis-benchmark runs in
+# one of them) between two outputs of `times`, which must run in this
+# shell itself, not in a $(...) subshell.
+children_cpu() {
+	cat "$1" "$2" | awk 'NR % 2 == 0 { split($1, u, "m"); split($2, s, "m")
+		t[NR] = u[1] * 60 + u[2] + s[1] * 60 + s[2] }
+		END { printf "%.3f\n", t[4] - t[2] }'
+}
+
 hz=$(getconf CLK_TCK)
 for c in 1 "$conns"; do
 	key=redis_rt1
@@ -154,12 +166,17 @@ for c in 1 "$conns"; do
 	n=$(echo "$cal" | awk -v s="$secs" '{ n = int($1 * s); print n < 1000 ? 1000 : n }')
 	echo "run.sh: $key: redis-benchmark -c $c -n $n" >&2
 	cpu0=$(cpu_ticks "$rpid")
+	times >"$tmp/times0"
 	out=$(redis_bench "$c" "$n")
+	times >"$tmp/times1"
 	cpu1=$(cpu_ticks "$rpid")
-	echo "$out" | awk -v k="$key" -v n="$n" -v d=$((cpu1 - cpu0)) -v hz="$hz" '{
+	cli=$(children_cpu "$tmp/times0" "$tmp/times1")
+	echo "$out" | awk -v k="$key" -v n="$n" -v d=$((cpu1 - cpu0)) -v hz="$hz" \
+	    -v cli="$cli" '{
 		printf "%s_n %d\n%s_rps %.0f\n", k, n, k, $1
 		printf "%s_p50_us %.1f\n%s_p99_us %.1f\n", k, $2 * 1000, k, $3 * 1000
 		printf "%s_srv_cpu_us %.1f\n", k, d * 1e6 / hz / n
+		printf "%s_cli_cpu_us %.1f\n", k, cli * 1e6 / n
 	}' >>"$results"
 done
 echo "run.sh: redis handshakes" >&2
@@ -171,7 +188,7 @@ cpus=$(nproc)
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 ossl=$(openssl version | awk '{ print $1, $2 }')
 awk -v secs="$secs" -v cpus="$cpus" -v model="${cpu_model:-unknown}" \
-    -v ossl="$ossl" -v elapsed=$(($(date +%s) - started)) '
+    -v ossl="$ossl" -v elapsed=$(($(date +%s) - started)) -v load="$load" '
 { v[$1] = $2 }
 function row(label, ck, rk, goal, better,    c, r, ratio, verdict) {
 	c = v[ck]; r = v[rk]
@@ -195,7 +212,8 @@ END {
 	printf "  request: echo \047say\047 with a 16-byte message / redis PING_MBULK, one at a time per connection\n"
 	printf "  clients: Cloister: one thread per connection, blocking rpc_client_call;\n"
 	printf "           Redis: redis-benchmark, one thread, non-blocking\n"
-	printf "  handshakes: the same bench_echo loop for both (full TLS 1.3, P-256, no resumption)\n\n"
+	printf "  handshakes: the same bench_echo loop for both (full TLS 1.3, P-256, no resumption)\n"
+	printf "  load average before the run: %s (other work on the machine skews every figure)\n\n", load
 	printf "  %-36s %10s %10s %8s   %s\n", "", "Cloister", "Redis", "C/R", "goal"
 	row("round trips/s, 1 connection", "cloister_rt1_rps", "redis_rt1_rps", 0.8, "high")
 	row("round trips/s, " n " connections", "cloister_rtn_rps", "redis_rtn_rps", 0.8, "high")
@@ -210,5 +228,10 @@ END {
 	row("  round trip, " n " connections", "cloister_rtn_srv_cpu_us", "redis_rtn_srv_cpu_us")
 	row("  handshake, 1 thread", "cloister_hs1_srv_cpu_us", "redis_hs1_srv_cpu_us")
 	row("  handshake, " h " threads", "cloister_hsn_srv_cpu_us", "redis_hsn_srv_cpu_us")
+	printf "  client CPU time (us) per operation:\n"
+	row("  round trip, 1 connection", "cloister_rt1_cli_cpu_us", "redis_rt1_cli_cpu_us")
+	row("  round trip, " n " connections", "cloister_rtn_cli_cpu_us", "redis_rtn_cli_cpu_us")
+	row("  handshake, 1 thread", "cloister_hs1_cli_cpu_us", "redis_hs1_cli_cpu_us")
+	row("  handshake, " h " threads", "cloister_hsn_cli_cpu_us", "redis_hsn_cli_cpu_us")
 	printf "\n"
 }' "$results"

@@ -206,7 +206,10 @@ rpc_conn_open(struct rpc_client *cl, struct cl_error *err)
 	ERR_clear_error();
 	if ((rc = SSL_connect(c->ssl)) != 1) {
 		vr = SSL_get_verify_result(c->ssl);
-		if (vr != X509_V_OK)
+		if (tls_verify_reason(c->ssl) != NULL)
+			cl_error_set(err, CL_EDENIED, "cannot verify server '%s': %s",
+			    cl->cfg.addr, tls_verify_reason(c->ssl));
+		else if (vr != X509_V_OK)
 			cl_error_set(err, CL_ETLS, "cannot verify server '%s': %s",
 			    cl->cfg.addr, X509_verify_cert_error_string(vr));
 		else

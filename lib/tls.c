@@ -3,16 +3,58 @@
  */
 #include "compat.h"
 
+#include <pthread.h>
+
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "tls.h"
 
-void
-tls_global_init(void)
+static int reason_idx = -1;
+
+static void
+reason_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+    void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	free(ptr);
+}
+
+static void
+tls_init_once(void)
 {
 	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS |
 	    OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL);
+	reason_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, reason_free);
+}
+
+void
+tls_global_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, tls_init_once);
+}
+
+void
+tls_set_verify_reason(SSL *ssl, const char *reason)
+{
+	char *old = SSL_get_ex_data(ssl, reason_idx), *dup = strdup(reason);
+
+	if (dup == NULL)
+		return;
+	free(old);
+	SSL_set_ex_data(ssl, reason_idx, dup);
+}
+
+const char *
+tls_verify_reason(SSL *ssl)
+{
+	return reason_idx < 0 ? NULL : SSL_get_ex_data(ssl, reason_idx);
 }
 
 const char *
@@ -64,6 +106,12 @@ alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_ALERT_FATAL;	/* no_application_protocol */
 }
 
+void
+tls_ctx_set_alpn_server(SSL_CTX *ctx, const char *alpn)
+{
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select_cb, (void *)alpn);
+}
+
 static SSL_CTX *
 ctx_common(const SSL_METHOD *method, struct cl_error *err)
 {
@@ -110,7 +158,7 @@ tls_server_ctx_new(const char *cert_file, const char *key_file,
 	 * renewed certificate; every connection does a full handshake. */
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_alpn_select_cb(ctx, alpn_select_cb, (void *)alpn);
+	tls_ctx_set_alpn_server(ctx, alpn);
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);

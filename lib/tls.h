@@ -37,6 +37,16 @@ SSL_CTX *tls_client_ctx_new(const char *ca_file, const char *alpn,
 /* Describe the most recent OpenSSL error of this thread into buf; clears the queue. */
 const char *tls_error_string(char *buf, size_t len) CL_NONNULL(1);
 
+/*
+ * Why a custom verifier refused the peer's certificate on ssl (stored by
+ * the verifier; NULL when none).  The string lives as long as ssl.
+ */
+void tls_set_verify_reason(SSL *ssl, const char *reason) CL_NONNULL(1, 2);
+const char *tls_verify_reason(SSL *ssl) CL_NONNULL(1);
+
+/* Make a server context accept only ALPN protocol alpn (a static string). */
+void tls_ctx_set_alpn_server(SSL_CTX *ctx, const char *alpn) CL_NONNULL(1, 2);
+
 /* Encode "proto" as an ALPN wire list (length-prefixed) into out; returns its length or 0. */
 size_t tls_alpn_wire(const char *proto, unsigned char *out, size_t outlen)
 	CL_NONNULL(1, 2);
