@@ -13,12 +13,20 @@
 
 #include <openssl/ssl.h>
 
+#include "attest.h"
 #include "rpc_client.h"
+#include "svc.h"
 
-/* Options every network subcommand accepts. */
+/*
+ * Where a command finds the deployment it talks to, and how long it
+ * waits.  The deployment directory (--dir, else $CLOISTER_DIR) holds the
+ * build configuration and enclave info that verify every service, and
+ * the runtime configuration that gives their addresses.
+ */
 struct cli_net {
-	const char *ca;		/* --ca FILE: CA certificate(s) to verify the server */
-	int64_t timeout_ms;	/* --timeout MS */
+	const char *dir;
+	const char *addr;	/* --addr: overrides the runtime configuration */
+	int64_t timeout_ms;
 };
 
 /*
@@ -27,12 +35,36 @@ struct cli_net {
  */
 int cli_net_option(struct cli_net *net, int argc, char **argv, int *i);
 
-/* A client for service at addr, per net.  Exits 1 with a message on failure. */
-struct rpc_client *cli_client(const struct cli_net *net, const char *addr,
-    const struct rpc_service *svc, SSL_CTX **out_ctx);
+/* An attested client of service svc_name (whose protocol is svc). */
+struct cli_conn {
+	struct svc_trust trust;
+	struct attest_verifier *verifier;
+	SSL_CTX *ctx;
+	struct rpc_client *client;
+	char addr[300];
+};
+
+/* Set up c; prints the reason and returns -1 on failure. */
+int cli_connect(struct cli_conn *c, const struct cli_net *net,
+    const char *svc_name, const struct rpc_service *svc);
+void cli_disconnect(struct cli_conn *c);
+
+/* Load a deployment's trust material, printing the reason on failure. */
+int cli_load_trust(struct svc_trust *t, const char *dir);
+
+/* The deployment directory: --dir, $CLOISTER_DIR, or NULL with a message. */
+const char *cli_dir(const struct cli_net *net);
 
 CL_PRINTF(1, 2) void cli_error(const char *fmt, ...);
 
+/* Every service protocol this tool knows (for cloister attest). */
+extern const struct rpc_service *const cli_services[];
+extern const size_t cli_nservices;
+
+int cmd_attest(int argc, char **argv);
+int cmd_dev(int argc, char **argv);
 int cmd_echo(int argc, char **argv);
+int cmd_enclave_info(int argc, char **argv);
+int cmd_tee(int argc, char **argv);
 
 #endif

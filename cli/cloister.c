@@ -10,6 +10,8 @@
 #include "compat.h"
 
 #include "cli.h"
+#include "deploy.h"
+#include "echo_schema.h"
 #include "log.h"
 #include "tls.h"
 
@@ -20,8 +22,17 @@ struct cmd {
 };
 
 static const struct cmd commands[] = {
+	{ "attest", cmd_attest, "connect to a service and show what it proves" },
+	{ "dev", cmd_dev, "make development keys and build configuration" },
 	{ "echo", cmd_echo, "talk to an echo service (ping, say)" },
+	{ "enclave-info", cmd_enclave_info, "generate, sign or verify enclave info" },
+	{ "tee", cmd_tee, "show which TEE interfaces this host offers" },
 };
+
+const struct rpc_service *const cli_services[] = {
+	&echo_service,
+};
+const size_t cli_nservices = CL_ARRAY_SIZE(cli_services);
 
 static void
 usage(FILE *fp)
@@ -50,63 +61,114 @@ cli_net_option(struct cli_net *net, int argc, char **argv, int *i)
 {
 	const char *a = argv[*i];
 
-	if (strcmp(a, "--ca") == 0 || strcmp(a, "--timeout") == 0) {
-		if (*i + 1 >= argc) {
-			cli_error("option '%s' needs a value", a);
+	if (strcmp(a, "--dir") != 0 && strcmp(a, "--addr") != 0 &&
+	    strcmp(a, "--timeout") != 0)
+		return 0;
+	if (*i + 1 >= argc) {
+		cli_error("option '%s' needs a value", a);
+		return -1;
+	}
+	if (strcmp(a, "--dir") == 0) {
+		net->dir = argv[++*i];
+	} else if (strcmp(a, "--addr") == 0) {
+		net->addr = argv[++*i];
+	} else {
+		char *end;
+		long long v;
+
+		errno = 0;
+		v = strtoll(argv[++*i], &end, 10);
+		if (errno != 0 || *end != '\0' || v <= 0 || v > 3600000) {
+			cli_error("--timeout needs milliseconds (1 to 3600000), "
+			    "not '%s'", argv[*i]);
 			return -1;
 		}
-		if (a[2] == 'c') {
-			net->ca = argv[++*i];
-		} else {
-			char *end;
-			long long v;
+		net->timeout_ms = v;
+	}
+	return 1;
+}
 
-			errno = 0;
-			v = strtoll(argv[++*i], &end, 10);
-			if (errno != 0 || *end != '\0' || v <= 0 || v > 3600000) {
-				cli_error("--timeout needs milliseconds (1 to "
-				    "3600000), not '%s'", argv[*i]);
-				return -1;
-			}
-			net->timeout_ms = v;
-		}
-		return 1;
+const char *
+cli_dir(const struct cli_net *net)
+{
+	const char *d = net->dir ? net->dir : getenv("CLOISTER_DIR");
+
+	if (d == NULL || d[0] == '\0')
+		cli_error("no deployment directory: use --dir DIR or set "
+		    "CLOISTER_DIR (cloisterd up --dir DIR makes one)");
+	return d && d[0] ? d : NULL;
+}
+
+int
+cli_load_trust(struct svc_trust *t, const char *dir)
+{
+	char bc[1024], ei[1024];
+	struct cl_error err;
+
+	cl_error_clear(&err);
+	deploy_path(bc, sizeof(bc), dir, DEPLOY_BUILD_CONFIG);
+	deploy_path(ei, sizeof(ei), dir, DEPLOY_ENCLAVE_INFO);
+	if (svc_trust_load(t, bc, ei, NULL, &err) != 0) {
+		cli_error("%s", err.message);
+		return -1;
 	}
 	return 0;
 }
 
-struct rpc_client *
-cli_client(const struct cli_net *net, const char *addr,
-    const struct rpc_service *svc, SSL_CTX **out_ctx)
+int
+cli_connect(struct cli_conn *c, const struct cli_net *net, const char *svc_name,
+    const struct rpc_service *svc)
 {
 	struct rpc_client_config cc = { 0 };
 	struct cl_error err;
-	struct rpc_client *cl;
-	SSL_CTX *ctx;
+	const char *dir;
 
+	memset(c, 0, sizeof(*c));
 	cl_error_clear(&err);
-	if (net->ca == NULL) {
-		cli_error("no CA certificate to verify '%s' with (use --ca FILE)",
-		    addr);
-		exit(1);
+	if ((dir = cli_dir(net)) == NULL || cli_load_trust(&c->trust, dir) != 0)
+		return -1;
+	if (net->addr != NULL) {
+		snprintf(c->addr, sizeof(c->addr), "%s", net->addr);
+	} else {
+		char rc_path[1024];
+
+		deploy_path(rc_path, sizeof(rc_path), dir, DEPLOY_RUNTIME);
+		if (conf_lookup(rc_path, svc_name, "listen", c->addr,
+		    sizeof(c->addr), &err) != 0) {
+			cli_error("cannot find the address of '%s': %s (use "
+			    "--addr HOST:PORT)", svc_name, err.message);
+			goto fail;
+		}
 	}
-	tls_global_init();
-	if ((ctx = tls_client_ctx_new(net->ca, svc->alpn, &err)) == NULL) {
+	c->verifier = attest_verifier_new(&c->trust.bc, &c->trust.ei);
+	c->ctx = attest_client_ctx(NULL, c->verifier, svc_name, svc->alpn, &err);
+	if (c->ctx == NULL) {
 		cli_error("%s", err.message);
-		exit(1);
+		goto fail;
 	}
-	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	cc.addr = addr;
-	cc.tls = ctx;
+	cc.addr = c->addr;
+	cc.tls = c->ctx;
 	cc.service = svc;
 	cc.timeout_ms = net->timeout_ms;
-	if ((cl = rpc_client_new(&cc, &err)) == NULL) {
+	cc.max_frame = c->trust.bc.max_frame;
+	if ((c->client = rpc_client_new(&cc, &err)) == NULL) {
 		cli_error("%s", err.message);
-		SSL_CTX_free(ctx);
-		exit(1);
+		goto fail;
 	}
-	*out_ctx = ctx;
-	return cl;
+	return 0;
+fail:
+	cli_disconnect(c);
+	return -1;
+}
+
+void
+cli_disconnect(struct cli_conn *c)
+{
+	rpc_client_free(c->client);
+	SSL_CTX_free(c->ctx);
+	attest_verifier_free(c->verifier);
+	svc_trust_release(&c->trust);
+	memset(c, 0, sizeof(*c));
 }
 
 int

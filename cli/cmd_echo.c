@@ -1,8 +1,8 @@
 /*
  * cloister echo: talk to an echo service.
  *
- *   cloister echo [--ca FILE] [--timeout MS] HOST:PORT ping
- *   cloister echo [--ca FILE] [--timeout MS] HOST:PORT say MESSAGE
+ *   cloister echo [--dir DIR] [--addr HOST:PORT] [--timeout MS] ping
+ *   cloister echo [--dir DIR] [--addr HOST:PORT] [--timeout MS] say MESSAGE
  */
 #include "compat.h"
 
@@ -10,23 +10,25 @@
 #include "echo_schema.h"
 
 static const char usage_text[] =
-    "usage: cloister echo [--ca FILE] [--timeout MS] HOST:PORT ping\n"
-    "       cloister echo [--ca FILE] [--timeout MS] HOST:PORT say MESSAGE\n"
+    "usage: cloister echo [--dir DIR] [--addr HOST:PORT] [--timeout MS] ping\n"
+    "       cloister echo [--dir DIR] [--addr HOST:PORT] [--timeout MS] say MESSAGE\n"
     "\n"
-    "  --ca FILE      CA certificate(s) that must have signed the server's\n"
-    "  --timeout MS   give up after MS milliseconds (default 30000)\n";
+    "  --dir DIR         deployment directory (default: $CLOISTER_DIR); its\n"
+    "                    build configuration and enclave info verify the\n"
+    "                    service, its runtime.conf gives the address\n"
+    "  --addr HOST:PORT  talk to this address instead\n"
+    "  --timeout MS      give up after MS milliseconds (default 30000)\n";
 
 int
 cmd_echo(int argc, char **argv)
 {
 	struct cli_net net = { 0 };
-	const char *pos[3];
+	const char *pos[2];
 	int npos = 0, rc;
 	struct cl_error err;
-	struct rpc_client *cl;
+	struct cli_conn c;
 	json_t *req = NULL, *resp = NULL;
 	const struct rpc_method *m;
-	SSL_CTX *ctx;
 
 	for (int i = 1; i < argc; i++) {
 		int r = cli_net_option(&net, argc, argv, &i);
@@ -39,30 +41,31 @@ cmd_echo(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return 0;
 		}
-		if (argv[i][0] == '-' || npos == 3) {
+		if (argv[i][0] == '-' || npos == 2) {
 			fputs(usage_text, stderr);
 			return 2;
 		}
 		pos[npos++] = argv[i];
 	}
-	if (npos < 2 || (strcmp(pos[1], "say") == 0) != (npos == 3) ||
-	    (strcmp(pos[1], "say") != 0 && strcmp(pos[1], "ping") != 0)) {
+	if (npos < 1 || (strcmp(pos[0], "say") == 0) != (npos == 2) ||
+	    (strcmp(pos[0], "say") != 0 && strcmp(pos[0], "ping") != 0)) {
 		fputs(usage_text, stderr);
 		return 2;
 	}
-	m = rpc_find(&echo_service, pos[1]);
-	if (npos == 3)
-		req = json_pack("{s:s}", "message", pos[2]);
-	if (npos == 3 && req == NULL) {
+	m = rpc_find(&echo_service, pos[0]);
+	if (npos == 2 && (req = json_pack("{s:s}", "message", pos[1])) == NULL) {
 		cli_error("message is not valid UTF-8");
 		return 1;
 	}
-	cl = cli_client(&net, pos[0], &echo_service, &ctx);
+	if (cli_connect(&c, &net, "echo", &echo_service) != 0) {
+		json_decref(req);
+		return 1;
+	}
 	cl_error_clear(&err);
-	rc = rpc_client_call(cl, m, req, &resp, &err);
+	rc = rpc_client_call(c.client, m, req, &resp, &err);
 	if (rc != 0)
-		cli_error("%s to '%s' failed: %s", m->name, pos[0], err.message);
-	else if (npos == 3)
+		cli_error("%s to '%s' failed: %s", m->name, c.addr, err.message);
+	else if (npos == 2)
 		printf("%s\n", json_string_value(json_object_get(resp, "message")));
 	else
 		printf("%s protocol version %lld\n",
@@ -70,7 +73,6 @@ cmd_echo(int argc, char **argv)
 		    (long long)json_integer_value(json_object_get(resp, "version")));
 	json_decref(req);
 	json_decref(resp);
-	rpc_client_free(cl);
-	SSL_CTX_free(ctx);
+	cli_disconnect(&c);
 	return rc == 0 ? 0 : 1;
 }

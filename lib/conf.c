@@ -217,16 +217,36 @@ conf_set(const struct conf_option *opts, size_t nopts, void *out,
  * for blank and comment lines.
  */
 static int
-conf_parse_line(char *s, char **key, char **value, const char *file, int line,
-    struct cl_error *err)
+conf_parse_line(char *s, char **key, char **value, char **section,
+    const char *file, int line, struct cl_error *err)
 {
 	char *eq, *k, *v, *end;
 
 	*key = NULL;
+	*section = NULL;
 	while (isspace((unsigned char)*s))
 		s++;
 	if (*s == '\0' || *s == '#')
 		return 0;
+	if (*s == '[') {
+		char *close = strchr(s, ']');
+
+		if (close == NULL || close == s + 1)
+			return cl_error_set_at(err, CL_ECONFIG, file, line,
+			    "bad section header");
+		*close = '\0';
+		for (char *c = s + 1; *c; c++)
+			if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
+				return cl_error_set_at(err, CL_ECONFIG, file,
+				    line, "bad character in section name");
+		for (end = close + 1; isspace((unsigned char)*end); end++)
+			;
+		if (*end != '\0' && *end != '#')
+			return cl_error_set_at(err, CL_ECONFIG, file, line,
+			    "unexpected text after section header");
+		*section = s + 1;
+		return 0;
+	}
 	eq = strchr(s, '=');
 	if (eq == NULL)
 		return cl_error_set_at(err, CL_ECONFIG, file, line,
@@ -330,65 +350,116 @@ conf_read_file(const char *path, struct buf *out, bool *out_private,
 	return 0;
 }
 
-/* Parse text (not NUL-containing) already read from file. */
-static int
-conf_parse_text(const struct conf_option *opts, size_t nopts, void *out,
-    struct buf *text, const char *file, bool is_private, struct cl_error *err)
-{
-	bool *seen = xcalloc(nopts, sizeof(*seen));
-	char *p = text->p, *end = text->p + text->len;
-	int line = 0, rc = 0;
+/*
+ * Walk text (read from file): call visit for every name = value line
+ * that applies to section (before the first header, or under [section]).
+ * Other lines are syntax-checked only.
+ */
+typedef int (*conf_visit_fn)(void *arg, char *key, char *value, int line,
+    struct cl_error *err);
 
-	if (memchr(text->p, '\0', text->len) != NULL) {
-		rc = cl_error_set_at(err, CL_ECONFIG, file, 0,
+static int
+conf_walk(struct buf *text, const char *file, const char *section,
+    conf_visit_fn visit, void *arg, struct cl_error *err)
+{
+	char *p = text->p, *end = text->p + text->len;
+	bool applies = true;
+	int line = 0, rc;
+
+	if (memchr(text->p, '\0', text->len) != NULL)
+		return cl_error_set_at(err, CL_ECONFIG, file, 0,
 		    "'%s' contains a NUL byte: not a text file", file);
-		goto out;
-	}
 	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p)), *key, *value;
-		const struct conf_option *o;
+		char *nl = memchr(p, '\n', (size_t)(end - p)), *key, *value, *sec;
 
 		if (nl == NULL)
 			nl = end;
 		*nl = '\0';
 		line++;
-		if ((size_t)(nl - p) > CL_CONF_LINE_MAX) {
-			rc = cl_error_set_at(err, CL_ECONFIG, file, line,
+		if ((size_t)(nl - p) > CL_CONF_LINE_MAX)
+			return cl_error_set_at(err, CL_ECONFIG, file, line,
 			    "line longer than %d bytes", CL_CONF_LINE_MAX);
-			goto out;
-		}
 		if (nl > p && nl[-1] == '\r')
 			nl[-1] = '\0';
-		if ((rc = conf_parse_line(p, &key, &value, file, line, err)) != 0)
-			goto out;
+		if ((rc = conf_parse_line(p, &key, &value, &sec, file, line, err)) != 0)
+			return rc;
 		p = nl + 1;
-		if (key == NULL)
-			continue;
-		o = conf_find(opts, nopts, key);
-		if (o != NULL && seen[o - opts]) {
-			rc = cl_error_set_at(err, CL_ECONFIG, file, line,
-			    "option '%s' is set twice", key);
-			goto out;
-		}
-		if (o != NULL && (o->flags & CONF_SECRET) && !is_private) {
-			rc = cl_error_set_at(err, CL_ECONFIG, file, line,
-			    "'%s' holds secret option '%s' but is readable by "
-			    "others (chmod 600)", file, key);
-			goto out;
-		}
-		if ((rc = conf_set(opts, nopts, out, key, value, file, line, err)) != 0)
-			goto out;
-		seen[o - opts] = true;
+		if (sec != NULL)
+			applies = section != NULL && strcmp(sec, section) == 0;
+		else if (key != NULL && applies &&
+		    (rc = visit(arg, key, value, line, err)) != 0)
+			return rc;
 	}
-	for (size_t i = 0; i < nopts; i++) {
-		if ((opts[i].flags & CONF_REQUIRED) && !seen[i]) {
-			rc = cl_error_set_at(err, CL_ECONFIG, file, line,
-			    "required option '%s' is not set", opts[i].name);
-			goto out;
-		}
+	return 0;
+}
+
+struct load_state {
+	const struct conf_option *opts;
+	size_t nopts;
+	void *out;
+	const char *file;
+	bool is_private;
+	bool *seen;
+};
+
+static int
+load_visit(void *arg, char *key, char *value, int line, struct cl_error *err)
+{
+	struct load_state *st = arg;
+	const struct conf_option *o = conf_find(st->opts, st->nopts, key);
+	int rc;
+
+	if (o != NULL && st->seen[o - st->opts])
+		return cl_error_set_at(err, CL_ECONFIG, st->file, line,
+		    "option '%s' is set twice", key);
+	if (o != NULL && (o->flags & CONF_SECRET) && !st->is_private)
+		return cl_error_set_at(err, CL_ECONFIG, st->file, line,
+		    "'%s' holds secret option '%s' but is readable by others "
+		    "(chmod 600)", st->file, key);
+	if ((rc = conf_set(st->opts, st->nopts, st->out, key, value, st->file,
+	    line, err)) != 0)
+		return rc;
+	st->seen[o - st->opts] = true;
+	return 0;
+}
+
+struct lookup_state {
+	const char *name;
+	char *out;
+	size_t outlen;
+	bool found;
+};
+
+static int
+lookup_visit(void *arg, char *key, char *value, int line, struct cl_error *err)
+{
+	struct lookup_state *st = arg;
+
+	(void)line;
+	(void)err;
+	if (strcmp(key, st->name) == 0) {
+		snprintf(st->out, st->outlen, "%s", value);
+		st->found = true;
 	}
-out:
-	free(seen);
+	return 0;
+}
+
+int
+conf_lookup(const char *path, const char *section, const char *name, char *out,
+    size_t outlen, struct cl_error *err)
+{
+	struct lookup_state st = { name, out, outlen, false };
+	struct buf text = BUF_INIT;
+	bool is_private;
+	int rc;
+
+	if ((rc = conf_read_file(path, &text, &is_private, err)) == 0 &&
+	    (rc = conf_walk(&text, path, section, lookup_visit, &st, err)) == 0 &&
+	    !st.found)
+		rc = cl_error_set(err, CL_ENOTFOUND, "'%s' sets no '%s'%s%s%s",
+		    path, name, section ? " in section [" : "",
+		    section ? section : "", section ? "]" : "");
+	buf_release(&text);
 	return rc;
 }
 
@@ -396,8 +467,15 @@ int
 conf_load(const struct conf_option *opts, size_t nopts, void *out,
     const char *path, struct cl_error *err)
 {
+	return conf_load_section(opts, nopts, out, path, NULL, err);
+}
+
+int
+conf_load_section(const struct conf_option *opts, size_t nopts, void *out,
+    const char *path, const char *section, struct cl_error *err)
+{
+	struct load_state st = { opts, nopts, out, path, false, NULL };
 	struct buf text = BUF_INIT;
-	bool is_private = false;
 	int rc;
 
 	for (size_t i = 0; i < nopts; i++) {
@@ -415,8 +493,20 @@ conf_load(const struct conf_option *opts, size_t nopts, void *out,
 				    "configuration file given)", opts[i].name);
 		return 0;
 	}
-	if ((rc = conf_read_file(path, &text, &is_private, err)) == 0)
-		rc = conf_parse_text(opts, nopts, out, &text, path, is_private, err);
+	if ((rc = conf_read_file(path, &text, &st.is_private, err)) != 0)
+		goto out;
+	st.seen = xcalloc(nopts ? nopts : 1, sizeof(*st.seen));
+	if ((rc = conf_walk(&text, path, section, load_visit, &st, err)) != 0)
+		goto out;
+	for (size_t i = 0; i < nopts; i++) {
+		if ((opts[i].flags & CONF_REQUIRED) && !st.seen[i]) {
+			rc = cl_error_set_at(err, CL_ECONFIG, path, 0,
+			    "required option '%s' is not set", opts[i].name);
+			goto out;
+		}
+	}
+out:
+	free(st.seen);
 	buf_release(&text);
 	return rc;
 }

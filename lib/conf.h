@@ -4,10 +4,15 @@
  * The file format is line-based:
  *
  *   # comment
+ *   log_level = debug               # before any section: every program
+ *   [echo]                          # from here: only the program 'echo'
  *   listen = 127.0.0.1:7000
- *   log_level = debug
  *   banner = "text with spaces"     # quotes allow spaces and '#'
  *
+ * One file can so configure a whole deployment.  A program applies the
+ * lines before the first section and those of its own section; it checks
+ * the syntax of every line but leaves other sections' names to their
+ * programs.
  * A program describes its options in a table of struct conf_option (name,
  * type, bounds, default, flags, doc) that writes into a struct of its own
  * through offsetof.  The same table drives parsing, validation, defaults,
@@ -55,6 +60,20 @@ struct conf_option {
  */
 int conf_load(const struct conf_option *opts, size_t nopts, void *out,
     const char *path, struct cl_error *err) CL_NONNULL(1, 3) CL_WUR;
+
+/* As conf_load, applying also the lines of [section]. */
+int conf_load_section(const struct conf_option *opts, size_t nopts, void *out,
+    const char *path, const char *section, struct cl_error *err)
+	CL_NONNULL(1, 3) CL_WUR;
+
+/*
+ * Read the raw value of name in section of the file at path (section
+ * NULL = before any section) into out, without an option table: for
+ * programs that need another program's setting (its address).  CL_ENOTFOUND
+ * when absent.
+ */
+int conf_lookup(const char *path, const char *section, const char *name,
+    char *out, size_t outlen, struct cl_error *err) CL_NONNULL(1, 3, 4) CL_WUR;
 
 /*
  * Set one option from text, as if read at file:line (file may be NULL for

@@ -85,6 +85,7 @@ struct conn {
 	struct bufferevent *bev;
 	struct conn *prev, *next;
 	char peer[64];
+	const char *peer_name;	/* from check_peer, or NULL */
 	bool ready;		/* handshake done, ALPN checked */
 	bool busy;		/* a request is with a worker */
 	bool closing;		/* send what is queued, then close */
@@ -92,6 +93,7 @@ struct conn {
 	bool dead;		/* peer gone while busy: free on answer */
 	bool wblocked;		/* output over the limit: wait for a drain */
 	unsigned holds;		/* callbacks running on c */
+	struct event *drain;	/* after a failed handshake: raw drain */
 };
 
 struct job {
@@ -99,6 +101,8 @@ struct job {
 	const struct rpc_method *m;
 	json_t *req;
 };
+
+
 
 struct server {
 	struct server_config cfg;
@@ -202,9 +206,9 @@ conn_send_error(struct conn *c, const struct rpc_method *m, int code,
 /* Run the handler for m on req; returns the envelope to send (caller owns). */
 static json_t *
 call_handler(struct server *srv, const struct rpc_method *m, json_t *req,
-    const char *peer)
+    const struct conn *c)
 {
-	struct rpc_ctx ctx = { srv, srv->cfg.app, m, peer };
+	struct rpc_ctx ctx = { srv, srv->cfg.app, m, c->peer, c->peer_name };
 	struct cl_error err;
 	json_t *resp = json_object();
 	char what[CL_REQUEST_NAME_MAX + 16];
@@ -240,7 +244,7 @@ job_run(void *arg)
 	struct msg *m = xcalloc(1, sizeof(*m));
 	json_t *reply;
 
-	reply = call_handler(l->srv, j->m, j->req, c->peer);
+	reply = call_handler(l->srv, j->m, j->req, c);
 	buf_init(&m->out, 0);
 	encode_reply(l->srv, &m->out, reply, j->m);
 	json_decref(reply);
@@ -269,7 +273,7 @@ conn_handle_frame(struct conn *c, const void *body, size_t len)
 		return;
 	}
 	if (m->flags & RPC_M_INLINE) {
-		reply = call_handler(srv, m, req, c->peer);
+		reply = call_handler(srv, m, req, c);
 		json_decref(req);
 		encode_reply(srv, &c->loop->scratch, reply, m);
 		json_decref(reply);
@@ -345,6 +349,8 @@ conn_free(struct conn *c)
 		l->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	if (c->drain)
+		event_free(c->drain);
 	if (c->bev)
 		bufferevent_free(c->bev);
 	atomic_fetch_sub(&l->srv->n_active, 1);
@@ -414,6 +420,43 @@ conn_check_closing(struct conn *c)
 }
 
 static void
+drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	char sink[4096];
+	ssize_t n = 0;
+
+	if (what & EV_READ)
+		n = read(fd, sink, sizeof(sink));
+	if ((what & EV_TIMEOUT) || n == 0 || (n < 0 && errno != EAGAIN &&
+	    errno != EINTR))
+		conn_close(c);
+}
+
+/*
+ * The handshake failed and OpenSSL has written its alert to the socket.
+ * Closing now, with the client's data unread, would make the kernel send
+ * a reset that can destroy the alert before the client reads it; so shut
+ * our side and discard input briefly, as conn_linger does.
+ */
+static bool
+conn_drain_after_failure(struct conn *c)
+{
+	struct timeval tv;
+	int fd = bufferevent_getfd(c->bev);
+
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	c->drain = event_new(c->loop->base, fd, EV_READ | EV_PERSIST, drain_cb, c);
+	if (c->drain == NULL)
+		return false;
+	shutdown(fd, SHUT_WR);
+	ms_to_tv(LINGER_MS, &tv);
+	event_add(c->drain, &tv);
+	c->lingering = true;
+	return true;
+}
+
+static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
@@ -465,6 +508,25 @@ conn_check_alpn(struct conn *c)
 	return false;
 }
 
+/* The endpoint's admission rule (internal endpoints: the inbound list). */
+static bool
+conn_check_peer(struct conn *c)
+{
+	struct server *srv = c->loop->srv;
+	char why[256];
+
+	if (srv->cfg.check_peer == NULL)
+		return true;
+	why[0] = '\0';
+	if (srv->cfg.check_peer(srv->cfg.check_peer_arg,
+	    bufferevent_openssl_get_ssl(c->bev), &c->peer_name, why, sizeof(why)))
+		return true;
+	log_warnx("%s: refused: %s", c->peer, why);
+	conn_send_error(c, NULL, CL_EDENIED, why);
+	c->closing = true;
+	return false;
+}
+
 static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -475,7 +537,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		struct timeval tv;
 
 		conn_hold(c);
-		if (conn_check_alpn(c)) {
+		if (conn_check_alpn(c) && conn_check_peer(c)) {
 			c->ready = true;
 			ms_to_tv(srv->cfg.idle_timeout_ms, &tv);
 			bufferevent_set_timeouts(bev, &tv, &tv);
@@ -494,12 +556,19 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			char ebuf[256];
 			unsigned long e = bufferevent_get_openssl_error(bev);
 
-			if (e != 0)
+			const char *why = tls_verify_reason(
+			    bufferevent_openssl_get_ssl(bev));
+
+			if (why != NULL)
+				snprintf(ebuf, sizeof(ebuf), "%s", why);
+			else if (e != 0)
 				ERR_error_string_n(e, ebuf, sizeof(ebuf));
 			else
 				snprintf(ebuf, sizeof(ebuf), "%s",
 				    strerror(EVUTIL_SOCKET_ERROR()));
 			log_info("%s: TLS handshake failed: %s", c->peer, ebuf);
+			if (conn_drain_after_failure(c))
+				return;
 		}
 	}
 	if (!c->dead)

@@ -35,7 +35,18 @@ struct rpc_ctx {
 	void *app;			/* server_config.app */
 	const struct rpc_method *method;
 	const char *peer_addr;		/* "127.0.0.1:51234"; borrowed for the call */
+	const char *peer_name;		/* attested service name on internal
+					 * endpoints, NULL otherwise */
 };
+
+/*
+ * Decide, once the handshake is done, whether this peer may use the
+ * endpoint.  Return true to admit; false with why filled to send an error
+ * frame and close.  On admission, *out_name may be set to the peer's name
+ * (static or living as long as ssl) for rpc_ctx.peer_name.
+ */
+typedef bool (*server_peer_check_fn)(void *arg, SSL *ssl, const char **out_name,
+    char *why, size_t whylen);
 
 /*
  * Serve one request.  req is the validated request (borrowed).  On
@@ -58,6 +69,8 @@ struct server_config {
 	int64_t idle_timeout_ms;
 	int64_t handshake_timeout_ms;
 	unsigned max_connections;
+	server_peer_check_fn check_peer;	/* NULL = admit everyone */
+	void *check_peer_arg;
 };
 
 /* Validate config, bind and listen.  Returns NULL with err filled. */

@@ -1,37 +1,49 @@
 /*
- * Common service start-up and the shared runtime options.
+ * Common service start-up, the shared runtime options, and trust loading.
  */
 #include "compat.h"
 
 #include <signal.h>
 
-#include "conf.h"
+#include "crypto.h"
 #include "log.h"
 #include "svc.h"
 #include "tls.h"
 
 static const char *const level_choices[] = { "fatal", "warn", "info", "debug", NULL };
 static const char *const format_choices[] = { "text", "json", NULL };
+const char *const svc_attestation_backends[] = { "sim", "tdx", "snp", "sgx", NULL };
 
 #define O(f) offsetof(struct svc_conf, f)
 const struct conf_option svc_conf_options[] = {
-	{ "listen", CONF_ADDR, O(listen), 0, 0, "127.0.0.1:0", NULL, 0,
-	  "address to listen on; port 0 picks a free port" },
-	{ "tls_cert", CONF_PATH, O(tls_cert), 0, 0, NULL, NULL, CONF_REQUIRED,
-	  "PEM certificate chain of this service" },
-	{ "tls_key", CONF_PATH, O(tls_key), 0, 0, NULL, NULL, CONF_REQUIRED,
-	  "PEM private key of the certificate" },
+	{ "build_config", CONF_PATH, O(build_config), 0, 0, NULL, NULL,
+	  CONF_REQUIRED, "the build configuration (sim: build.json)" },
+	{ "enclave_info", CONF_PATH, O(enclave_info), 0, 0, NULL, NULL,
+	  CONF_REQUIRED, "auditor-signed list of service measurements" },
+	{ "enclave_info_sigs", CONF_PATH, O(enclave_info_sigs), 0, 0, NULL, NULL,
+	  0, "directory of the auditors' signatures (default: beside it)" },
+	{ "attestation", CONF_ENUM, O(attestation), 0, 0, "sim",
+	  svc_attestation_backends, 0, "TEE backend that attests this process" },
+	{ "attestation_key", CONF_PATH, O(attestation_key), 0, 0, NULL, NULL, 0,
+	  "sim: the attestation authority's private key" },
+	{ "listen", CONF_ADDR, O(listen), 0, 0, NULL, NULL, 0,
+	  "API endpoint address (clients verify us; we admit any client)" },
+	{ "internal_listen", CONF_ADDR, O(internal_listen), 0, 0, NULL, NULL, 0,
+	  "internal endpoint address (mutually attested; inbound peers only)" },
+	{ "internal_advertise", CONF_ADDR, O(internal_advertise), 0, 0, NULL,
+	  NULL, 0, "address peers use for the internal endpoint (default: "
+	  "internal_listen)" },
 	{ "log_level", CONF_ENUM, O(log_level), 0, 0, "info", level_choices, 0,
 	  "least severe level logged" },
 	{ "log_format", CONF_ENUM, O(log_format), 0, 0, "text", format_choices, 0,
 	  "text lines, or one JSON object per line" },
 	{ "io_threads", CONF_INT, O(io_threads), 0, CL_IO_THREADS_MAX, "0", NULL, 0,
-	  "event-loop threads; 0 = one per CPU, at most 4" },
+	  "event-loop threads per endpoint; 0 = one per CPU, at most 4" },
 	{ "workers", CONF_INT, O(workers), 0, CL_WORKERS_MAX, "0", NULL, 0,
-	  "request-handler threads; 0 = two per CPU" },
+	  "request-handler threads per endpoint; 0 = two per CPU" },
 	{ "max_frame", CONF_SIZE, O(max_frame), CL_FRAME_MAX_FLOOR,
 	  CL_FRAME_MAX_CEILING, "16M", NULL, 0,
-	  "largest request or response frame" },
+	  "largest frame; never above the build configuration's" },
 	{ "idle_timeout", CONF_DURATION, O(idle_timeout_ms), 1,
 	  CL_IDLE_TIMEOUT_MS_MAX, "60s", NULL, 0,
 	  "close a connection silent this long, even mid-frame" },
@@ -39,13 +51,46 @@ const struct conf_option svc_conf_options[] = {
 	  "10s", NULL, 0, "close a connection whose TLS handshake takes longer" },
 	{ "max_connections", CONF_INT, O(max_connections), 1,
 	  CL_MAX_CONNECTIONS_CEILING, "4096", NULL, 0,
-	  "simultaneous connections; more are refused" },
+	  "simultaneous connections per endpoint; more are refused" },
 };
 #undef O
 const size_t svc_conf_noptions = CL_ARRAY_SIZE(svc_conf_options);
-_Static_assert(CL_ARRAY_SIZE(svc_conf_options) <= 16, "grow opts[] in svc_main");
+#define SVC_MAX_OPTS 24
+_Static_assert(CL_ARRAY_SIZE(svc_conf_options) <= SVC_MAX_OPTS,
+    "grow SVC_MAX_OPTS");
 
-static struct server *running;
+int
+svc_trust_load(struct svc_trust *t, const char *build_config,
+    const char *enclave_info, const char *sigdir, struct cl_error *err)
+{
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if ((rc = buildconf_load(&t->bc, build_config, err)) != 0)
+		return rc;
+	if ((rc = enclave_info_load(&t->ei, enclave_info, sigdir, &t->bc, err)) != 0)
+		buildconf_release(&t->bc);
+	return rc;
+}
+
+void
+svc_trust_release(struct svc_trust *t)
+{
+	buildconf_release(&t->bc);
+}
+
+/* A running service. */
+struct svc {
+	const struct svc_desc *desc;
+	struct svc_conf conf;
+	struct svc_trust trust;
+	struct tee *tee;
+	struct attest_identity *id;
+	struct attest_verifier *verifier;
+	SSL_CTX *ctx[2];
+	struct server *srv[2];
+};
+
 static volatile sig_atomic_t stop_requested;
 
 static void
@@ -55,7 +100,7 @@ on_signal(int sig)
 	stop_requested = 1;
 }
 
-static void
+static CL_NORETURN void
 usage(const char *name)
 {
 	fprintf(stderr, "usage: cloister-%s [-c FILE] [-n] [-o NAME=VALUE]... "
@@ -63,25 +108,197 @@ usage(const char *name)
 	exit(2);
 }
 
+/* Internal endpoints admit attested peers from the inbound list only. */
+static bool
+check_inbound(void *arg, SSL *ssl, const char **out_name, char *why,
+    size_t whylen)
+{
+	struct svc *s = arg;
+	const struct attest_peer *p = attest_peer_of(ssl);
+
+	if (p == NULL) {
+		snprintf(why, whylen, "internal endpoint of '%s' needs an "
+		    "attested client", s->desc->name);
+		return false;
+	}
+	if (!buildconf_allows(&s->trust.bc, s->desc->name, p->name)) {
+		snprintf(why, whylen, "peer '%s' may not call the internal "
+		    "endpoint of '%s'", p->name, s->desc->name);
+		return false;
+	}
+	*out_name = p->name;
+	return true;
+}
+
+/* Options: defaults, the file ([name] section), then -o overrides. */
+static int
+load_conf(struct svc *s, const char *path, const char *const *override,
+    size_t noverride, struct cl_error *err)
+{
+	const char *name = s->desc->name;
+	struct conf_option opts[SVC_MAX_OPTS];
+	int rc;
+
+	/* required options may come from -o: checked after them */
+	memcpy(opts, svc_conf_options, svc_conf_noptions * sizeof(opts[0]));
+	for (size_t k = 0; k < svc_conf_noptions; k++)
+		opts[k].flags &= ~(unsigned)CONF_REQUIRED;
+	if ((rc = conf_load_section(opts, svc_conf_noptions, &s->conf, path,
+	    name, err)) != 0)
+		return rc;
+	for (size_t k = 0; k < noverride; k++) {
+		const char *eq = strchr(override[k], '=');
+		char oname[64];
+
+		if (eq == NULL || eq == override[k] ||
+		    (size_t)(eq - override[k]) >= sizeof(oname))
+			return cl_error_set(err, CL_ECONFIG, "-o needs NAME=VALUE, "
+			    "not '%s'", override[k]);
+		memcpy(oname, override[k], (size_t)(eq - override[k]));
+		oname[eq - override[k]] = '\0';
+		if ((rc = conf_set(opts, svc_conf_noptions, &s->conf, oname,
+		    eq + 1, "(command line)", 0, err)) != 0)
+			return rc;
+	}
+	for (size_t k = 0; k < svc_conf_noptions; k++) {
+		const char *const *sp = (const char *const *)(const void *)
+		    ((const char *)&s->conf + svc_conf_options[k].offset);
+
+		if ((svc_conf_options[k].flags & CONF_REQUIRED) && *sp == NULL)
+			return cl_error_set(err, CL_ECONFIG, "required option "
+			    "'%s' is not set (use -c FILE or -o %s=...)",
+			    svc_conf_options[k].name, svc_conf_options[k].name);
+	}
+	if (s->desc->api.service != NULL && s->conf.listen == NULL)
+		return cl_error_set(err, CL_ECONFIG, "'%s' needs 'listen' for "
+		    "its API endpoint", name);
+	if (s->desc->internal.service != NULL && s->conf.internal_listen == NULL)
+		return cl_error_set(err, CL_ECONFIG, "'%s' needs "
+		    "'internal_listen' for its internal endpoint", name);
+	if (s->desc->api.service == NULL && s->conf.listen != NULL)
+		return cl_error_set(err, CL_ECONFIG, "'%s' has no API endpoint: "
+		    "remove 'listen'", name);
+	if (s->desc->internal.service == NULL && s->conf.internal_listen != NULL)
+		return cl_error_set(err, CL_ECONFIG, "'%s' has no internal "
+		    "endpoint: remove 'internal_listen'", name);
+	return 0;
+}
+
+/* Trust: build configuration, enclave info, our own measurement, identity. */
+static int
+setup_trust(struct svc *s, struct cl_error *err)
+{
+	struct tee_params tp = { 0 };
+	const struct enclave_entry *e;
+	char hex[65];
+	int rc;
+
+	if ((rc = svc_trust_load(&s->trust, s->conf.build_config,
+	    s->conf.enclave_info, s->conf.enclave_info_sigs, err)) != 0)
+		return rc;
+	if ((size_t)s->conf.max_frame > s->trust.bc.max_frame)
+		s->conf.max_frame = (int64_t)s->trust.bc.max_frame;
+	if ((rc = tee_harden(err)) != 0)
+		return rc;
+	tp.backend = svc_attestation_backends[s->conf.attestation];
+	tp.authority_key = s->conf.attestation_key;
+	memcpy(tp.config_sha256, s->trust.bc.sha256, 32);
+	if ((s->tee = tee_open(&tp, err)) == NULL)
+		return err->code;
+	crypto_hex(hex, s->tee->measurement, 32);
+	e = enclave_info_by_name(&s->trust.ei, s->desc->name);
+	if (e == NULL)
+		return cl_error_set(err, CL_EDENIED, "enclave info lists no "
+		    "service '%s'", s->desc->name);
+	if (memcmp(e->measurement, s->tee->measurement, 32) != 0)
+		return cl_error_set(err, CL_EDENIED, "this executable's measurement "
+		    "%.16s... is not the one the enclave info lists for '%s' "
+		    "(rebuilt without regenerating the enclave info?)", hex,
+		    s->desc->name);
+	s->id = attest_identity_new(s->tee, s->desc->name, s->trust.bc.validity_s,
+	    err);
+	if (s->id == NULL)
+		return err->code;
+	s->verifier = attest_verifier_new(&s->trust.bc, &s->trust.ei);
+	return 0;
+}
+
+static int
+start_endpoint(struct svc *s, int which, struct cl_error *err)
+{
+	const struct svc_endpoint_desc *ed = which == 0 ? &s->desc->api :
+	    &s->desc->internal;
+	struct server_config sc = { 0 };
+
+	if (ed->service == NULL)
+		return 0;
+	s->ctx[which] = attest_server_ctx(s->id, s->verifier, ed->service->alpn,
+	    which == 1, err);
+	if (s->ctx[which] == NULL)
+		return err->code;
+	sc.listen = which == 0 ? s->conf.listen : s->conf.internal_listen;
+	sc.tls = s->ctx[which];
+	sc.service = ed->service;
+	sc.handlers = ed->handlers;
+	sc.app = s->desc->app;
+	sc.io_threads = (unsigned)s->conf.io_threads;
+	sc.workers = (unsigned)s->conf.workers;
+	sc.max_frame = (size_t)s->conf.max_frame;
+	sc.idle_timeout_ms = s->conf.idle_timeout_ms;
+	sc.handshake_timeout_ms = s->conf.handshake_timeout_ms;
+	sc.max_connections = (unsigned)s->conf.max_connections;
+	if (which == 1) {
+		sc.check_peer = check_inbound;
+		sc.check_peer_arg = s;
+	}
+	if ((s->srv[which] = server_new(&sc, err)) == NULL)
+		return err->code;
+	return server_start(s->srv[which], err);
+}
+
+static void
+svc_release(struct svc *s)
+{
+	for (int i = 0; i < 2; i++) {
+		server_free(s->srv[i]);
+		SSL_CTX_free(s->ctx[i]);
+	}
+	attest_verifier_free(s->verifier);
+	attest_identity_free(s->id);
+	tee_close(s->tee);
+	svc_trust_release(&s->trust);
+	conf_release(svc_conf_options, svc_conf_noptions, &s->conf);
+}
+
+static void
+endpoint_addr(char *out, size_t len, const char *listen, const struct server *srv)
+{
+	char host[256];
+	uint16_t p;
+
+	if (srv == NULL || conf_addr_split(listen, host, sizeof(host), &p) != 0) {
+		snprintf(out, len, "-");
+		return;
+	}
+	snprintf(out, len, "%s%s%s:%u", strchr(host, ':') ? "[" : "", host,
+	    strchr(host, ':') ? "]" : "", server_port(srv));
+}
+
 int
 svc_main(const struct svc_desc *desc, int argc, char **argv)
 {
-	struct svc_conf conf = { 0 };
-	struct server_config sc = { 0 };
+	struct svc s = { .desc = desc };
 	struct cl_error err;
-	const char *path = NULL;
-	bool check_only = false, show = false;
-	struct conf_option opts[16];
-	const char *override[64];
+	const char *path = NULL, *override[64];
 	size_t noverride = 0;
+	bool check_only = false, show = false;
 	struct sigaction sa = { 0 };
 	sigset_t mask, old;
-	SSL_CTX *tls;
-	int i;
+	char api[300], internal[300], hex[65];
 
 	log_init(desc->name, "main", LOG_LVL_INFO, LOG_FMT_TEXT);
 	cl_error_clear(&err);
-	for (i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
 			path = argv[++i];
 		else if (strcmp(argv[i], "-n") == 0)
@@ -94,71 +311,20 @@ svc_main(const struct svc_desc *desc, int argc, char **argv)
 		else
 			usage(desc->name);
 	}
-
-	/*
-	 * Defaults, then the file, then -o overrides; required options are
-	 * checked once all three are applied, so -o may supply them.
-	 */
-	memcpy(opts, svc_conf_options, svc_conf_noptions * sizeof(opts[0]));
-	for (size_t k = 0; k < svc_conf_noptions; k++)
-		opts[k].flags &= ~(unsigned)CONF_REQUIRED;
-	if (conf_load(opts, svc_conf_noptions, &conf, path, &err) != 0)
-		goto config_fail;
-	for (size_t k = 0; k < noverride; k++) {
-		const char *eq = strchr(override[k], '=');
-		char name[64];
-
-		if (eq == NULL || eq == override[k] ||
-		    (size_t)(eq - override[k]) >= sizeof(name)) {
-			cl_error_set(&err, CL_ECONFIG, "-o needs NAME=VALUE, not "
-			    "'%s'", override[k]);
-			goto config_fail;
-		}
-		memcpy(name, override[k], (size_t)(eq - override[k]));
-		name[eq - override[k]] = '\0';
-		if (conf_set(opts, svc_conf_noptions, &conf, name, eq + 1,
-		    "(command line)", 0, &err) != 0)
-			goto config_fail;
-	}
-	for (size_t k = 0; k < svc_conf_noptions; k++) {
-		const char *const *sp = (const char *const *)(const void *)
-		    ((const char *)&conf + svc_conf_options[k].offset);
-
-		if ((svc_conf_options[k].flags & CONF_REQUIRED) && *sp == NULL) {
-			cl_error_set(&err, CL_ECONFIG, "required option '%s' is not "
-			    "set (use -c FILE or -o %s=...)",
-			    svc_conf_options[k].name, svc_conf_options[k].name);
-			goto config_fail;
-		}
-	}
-	log_init(desc->name, "main", (enum log_level)conf.log_level,
-	    (enum log_format)conf.log_format);
+	if (load_conf(&s, path, override, noverride, &err) != 0)
+		goto fail;
+	log_init(desc->name, "main", (enum log_level)s.conf.log_level,
+	    (enum log_format)s.conf.log_format);
 	if (show)
-		conf_show(svc_conf_options, svc_conf_noptions, &conf, stdout);
-
+		conf_show(svc_conf_options, svc_conf_noptions, &s.conf, stdout);
 	tls_global_init();
-	tls = tls_server_ctx_new(conf.tls_cert, conf.tls_key,
-	    desc->service->alpn, &err);
-	if (tls == NULL)
-		goto config_fail;
+	if (setup_trust(&s, &err) != 0)
+		goto fail;
 	if (check_only) {
 		printf("configuration OK\n");
-		SSL_CTX_free(tls);
-		conf_release(svc_conf_options, svc_conf_noptions, &conf);
+		svc_release(&s);
 		return 0;
 	}
-
-	sc.listen = conf.listen;
-	sc.tls = tls;
-	sc.service = desc->service;
-	sc.handlers = desc->handlers;
-	sc.app = desc->app;
-	sc.io_threads = (unsigned)conf.io_threads;
-	sc.workers = (unsigned)conf.workers;
-	sc.max_frame = (size_t)conf.max_frame;
-	sc.idle_timeout_ms = conf.idle_timeout_ms;
-	sc.handshake_timeout_ms = conf.handshake_timeout_ms;
-	sc.max_connections = (unsigned)conf.max_connections;
 
 	/* Block the stop signals in every thread; main waits for them. */
 	sigemptyset(&mask);
@@ -169,41 +335,27 @@ svc_main(const struct svc_desc *desc, int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	if ((running = server_new(&sc, &err)) == NULL ||
-	    server_start(running, &err) != 0) {
-		log_emit(LOG_LVL_FATAL, 0, "cannot start: %s", err.message);
-		server_free(running);
-		SSL_CTX_free(tls);
-		conf_release(svc_conf_options, svc_conf_noptions, &conf);
-		return 1;
-	}
-	{
-		char host[256];
-		uint16_t p;
-
-		if (conf_addr_split(conf.listen, host, sizeof(host), &p) != 0)
-			BUG("listen address validated but unparsable");
-		log_info("ready: %s listening on %s%s%s:%u (protocol %s)",
-		    desc->name, strchr(host, ':') ? "[" : "", host,
-		    strchr(host, ':') ? "]" : "", server_port(running),
-		    desc->service->alpn);
-	}
+	if (start_endpoint(&s, 0, &err) != 0 || start_endpoint(&s, 1, &err) != 0)
+		goto fail;
+	endpoint_addr(api, sizeof(api), s.conf.listen, s.srv[0]);
+	endpoint_addr(internal, sizeof(internal), s.conf.internal_listen, s.srv[1]);
+	crypto_hex(hex, s.tee->measurement, 32);
+	log_info("ready: %s api=%s internal=%s measurement=%s", desc->name, api,
+	    internal, hex);
 	while (!stop_requested)
 		sigsuspend(&old);
 	log_info("stopping");
-	server_free(running);
-	running = NULL;
-	SSL_CTX_free(tls);
-	conf_release(svc_conf_options, svc_conf_noptions, &conf);
+	svc_release(&s);
 	log_info("stopped");
 	return 0;
 
-config_fail:
+fail:
 	if (err.line > 0)
 		fprintf(stderr, "cloister-%s: %s:%d: %s\n", desc->name, err.file,
 		    err.line, err.message);
 	else
-		fprintf(stderr, "cloister-%s: %s\n", desc->name, err.message);
-	conf_release(svc_conf_options, svc_conf_noptions, &conf);
+		fprintf(stderr, "cloister-%s: cannot start: %s\n", desc->name,
+		    err.message);
+	svc_release(&s);
 	return 1;
 }

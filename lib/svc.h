@@ -1,27 +1,47 @@
 /*
  * What every Cloister service process shares at start: command line,
- * runtime configuration (the options common to all services), logging,
- * TLS, the RPC server, signals, and a readiness line.
+ * runtime configuration, logging, hardening, attestation, its endpoints,
+ * signals, and a readiness line.
  *
  *   cloister-<svc> [-c FILE] [-n] [-o NAME=VALUE]... [--show-config]
  *
- *   -c FILE   runtime configuration file
- *   -n        check the configuration, print "configuration OK", exit
+ *   -c FILE   runtime configuration (lines before any [section], and the
+ *             lines of [<svc>])
+ *   -n        check everything that start-up checks, print
+ *             "configuration OK", exit
  *   -o        override one option (repeatable), after the file
  *
- * Once listening, the service logs "ready: <svc> listening on HOST:PORT";
- * supervisors and tests wait for that line.
+ * Start-up refuses, with the reason, unless: the build configuration
+ * loads; every auditor's signature on the enclave info verifies; this
+ * executable's measurement is the one the enclave info lists for this
+ * service.  Then each endpoint gets attested TLS: the API endpoint (listen)
+ * verifies nothing of clients; the internal endpoint (internal_listen)
+ * requires an attested client listed in the build configuration's inbound
+ * peers for this service.
+ *
+ * Once every endpoint listens, the service logs one line that
+ * supervisors and tests wait for:
+ *   "ready: <svc> api=HOST:PORT internal=HOST:PORT measurement=HEX"
  */
 #ifndef CL_SVC_H
 #define CL_SVC_H
 
+#include "attest.h"
+#include "buildconf.h"
 #include "conf.h"
+#include "enclave_info.h"
+#include "rpc_client.h"
 #include "server.h"
 
 struct svc_conf {
+	char *build_config;
+	char *enclave_info;
+	char *enclave_info_sigs;
+	int attestation;
+	char *attestation_key;
 	char *listen;
-	char *tls_cert;
-	char *tls_key;
+	char *internal_listen;
+	char *internal_advertise;
 	int log_level;
 	int log_format;
 	int64_t io_threads;
@@ -34,15 +54,37 @@ struct svc_conf {
 
 extern const struct conf_option svc_conf_options[];
 extern const size_t svc_conf_noptions;
+extern const char *const svc_attestation_backends[];
+
+struct svc_endpoint_desc {
+	const struct rpc_service *service;	/* NULL = no such endpoint */
+	const rpc_handler_fn *handlers;
+};
+
+struct svc;
 
 struct svc_desc {
 	const char *name;
-	const struct rpc_service *service;
-	const rpc_handler_fn *handlers;
+	struct svc_endpoint_desc api;
+	struct svc_endpoint_desc internal;
 	void *app;
 };
 
 /* Run a service until SIGINT/SIGTERM; returns the process exit code. */
 int svc_main(const struct svc_desc *desc, int argc, char **argv);
+
+/*
+ * The trust material a process loads at start (services, the CLI, the
+ * supervisor): build configuration and verified enclave info.
+ */
+struct svc_trust {
+	struct buildconf bc;
+	struct enclave_info ei;
+};
+
+int svc_trust_load(struct svc_trust *t, const char *build_config,
+    const char *enclave_info, const char *sigdir, struct cl_error *err)
+	CL_NONNULL(1, 2, 3) CL_WUR;
+void svc_trust_release(struct svc_trust *t);
 
 #endif

@@ -3,6 +3,10 @@
  * end to end (framing, schema, TLS, worker pool) and is what the
  * integration tests and benchmarks talk to.
  *
+ * It has both kinds of endpoint, with the same requests on each: the API
+ * endpoint (any client that verifies us) and the internal endpoint
+ * (attested peers in its inbound list), so tests exercise both.
+ *
  * Processes: one (main + I/O threads + workers); it holds no secrets of
  * its own beyond its TLS key.
  */
@@ -61,8 +65,8 @@ main(int argc, char **argv)
 {
 	const struct svc_desc desc = {
 		.name = "echo",
-		.service = &echo_service,
-		.handlers = echo_handlers,
+		.api = { &echo_service, echo_handlers },
+		.internal = { &echo_service, echo_handlers },
 	};
 
 	return svc_main(&desc, argc, argv);

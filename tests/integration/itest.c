@@ -11,9 +11,12 @@
  *   service NAME            which service (default echo); before start
  *   option NAME=VALUE       a runtime option override; before start
  *   start                   start the service (implicit at first use)
- *   connect A [ca=NAME] [alpn=PROTO|none]
- *                           open a TLS connection; must succeed
- *   connect-fail A REGEX [ca=NAME] [alpn=PROTO|none]
+ *   connect A [internal|internal-anon] [alpn=PROTO|none]
+ *                           open an attested TLS connection to the API
+ *                           endpoint, or to the internal endpoint as this
+ *                           program's own attested identity ('itest'), or
+ *                           to it with no identity; must succeed
+ *   connect-fail A REGEX [internal|internal-anon] [alpn=PROTO|none]
  *                           opening must fail with an error matching REGEX
  *   tcp A                   open a plain TCP connection (no TLS)
  *   send A JSON             send one frame whose body is JSON, verbatim
@@ -111,7 +114,7 @@ ensure_started(void)
 		return;
 	cl_error_clear(&err);
 	T.opts[T.nopts] = NULL;
-	if (harness_start(&T.proc, T.service, (const char *const *)T.opts,
+	if (harness_start(&T.proc, T.service, NULL, (const char *const *)T.opts,
 	    10000, &err) != 0)
 		failf("cannot start '%s': %s", T.service, err.message);
 	T.started = true;
@@ -156,10 +159,10 @@ conn_drop(struct tconn *t)
 }
 
 static struct rpc_client *
-client_new(SSL_CTX *ctx, int64_t timeout_ms)
+client_new(SSL_CTX *ctx, const char *addr, int64_t timeout_ms)
 {
 	struct rpc_client_config cc = {
-		.addr = T.proc.addr,
+		.addr = addr,
 		.tls = ctx,
 		.service = &echo_service,
 		.timeout_ms = timeout_ms,
@@ -173,26 +176,31 @@ client_new(SSL_CTX *ctx, int64_t timeout_ms)
 	return cl;
 }
 
-/* Client context from "ca=NAME alpn=PROTO|none" words (either may be absent). */
+/* Client context and address from "internal|internal-anon alpn=..." words. */
 static SSL_CTX *
-ctx_from_args(char **words, int nwords)
+ctx_from_args(char **words, int nwords, const char **out_addr)
 {
-	const char *ca = "ca", *alpn = echo_service.alpn;
+	const char *alpn = echo_service.alpn;
+	bool internal = false, anon = false;
 	SSL_CTX *ctx;
 
+	*out_addr = T.proc.addr;
 	for (int i = 0; i < nwords; i++) {
-		if (strncmp(words[i], "ca=", 3) == 0)
-			ca = words[i] + 3;
-		else if (strncmp(words[i], "alpn=", 5) == 0)
+		if (strcmp(words[i], "internal") == 0 ||
+		    strcmp(words[i], "internal-anon") == 0) {
+			internal = true;
+			anon = words[i][8] == '-';
+			*out_addr = T.proc.internal_addr;
+		} else if (strncmp(words[i], "alpn=", 5) == 0) {
 			alpn = words[i] + 5;
-		else
+		} else {
 			failf("unknown connect option '%s'", words[i]);
+		}
 	}
-	ctx = harness_client_ctx(ca, strcmp(alpn, "none") == 0 ?
-	    echo_service.alpn : alpn);
+	ctx = harness_client_ctx("echo", strcmp(alpn, "none") == 0 ?
+	    echo_service.alpn : alpn, internal && !anon);
 	if (strcmp(alpn, "none") == 0)
 		SSL_CTX_set_alpn_protos(ctx, NULL, 0);
-	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	return ctx;
 }
 
@@ -201,11 +209,12 @@ do_connect(const char *name, char **words, int nwords, const char *fail_re)
 {
 	struct tconn *t = conn_find(name, true);
 	struct cl_error err;
+	const char *addr;
 
 	ensure_started();
 	cl_error_clear(&err);
-	t->ctx = ctx_from_args(words, nwords);
-	t->cl = client_new(t->ctx, 10000);
+	t->ctx = ctx_from_args(words, nwords, &addr);
+	t->cl = client_new(t->ctx, addr, 10000);
 	t->c = rpc_conn_open(t->cl, &err);
 	if (fail_re == NULL) {
 		if (t->c == NULL)
@@ -419,11 +428,11 @@ say_roundtrip(struct rpc_client *cl, const char *msg)
 static void
 do_alive(void)
 {
-	SSL_CTX *ctx = harness_client_ctx("ca", echo_service.alpn);
+	SSL_CTX *ctx = harness_client_ctx("echo", echo_service.alpn, false);
 	struct rpc_client *cl;
 
 	ensure_started();
-	cl = client_new(ctx, 5000);
+	cl = client_new(ctx, T.proc.addr, 5000);
 	say_roundtrip(cl, "are you there?");
 	rpc_client_free(cl);
 	SSL_CTX_free(ctx);
@@ -467,7 +476,7 @@ many_thread(void *p)
 static void
 do_many(int nconns, int calls)
 {
-	SSL_CTX *ctx = harness_client_ctx("ca", echo_service.alpn);
+	SSL_CTX *ctx = harness_client_ctx("echo", echo_service.alpn, false);
 	struct rpc_client_config cc = {
 		.addr = T.proc.addr, .tls = ctx, .service = &echo_service,
 		.timeout_ms = 20000, .max_idle = (unsigned)nconns,

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <regex.h>
 #include <signal.h>
 #include <time.h>
@@ -24,11 +25,11 @@ harness_now_ms(void)
 }
 
 const char *
-harness_certs(void)
+harness_deploy(void)
 {
-	const char *d = getenv("CL_TEST_CERTS");
+	const char *d = getenv("CL_TEST_DEPLOY");
 
-	return d ? d : "build/test-certs";
+	return d ? d : "build/test-deploy";
 }
 
 const char *
@@ -105,11 +106,37 @@ harness_alive(struct svc_proc *p)
 	return true;
 }
 
-int
-harness_start(struct svc_proc *p, const char *name, const char *const *opts,
-    int timeout_ms, struct cl_error *err)
+/* Which endpoints each service has (so the harness knows what to open). */
+static const struct {
+	const char *name;
+	bool api, internal;
+} endpoints[] = {
+	{ "echo", true, true },
+};
+
+/* Copy the value of key=VALUE (up to a space) from line into out. */
+static void
+ready_field(const char *line, const char *key, char *out, size_t len)
 {
-	char bin[512], cert[512], key[512], line[512];
+	const char *p = strstr(line, key);
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	p += strlen(key);
+	while (p[n] != '\0' && p[n] != ' ' && p[n] != '\n')
+		n++;
+	if (n == 1 && p[0] == '-')
+		return;
+	snprintf(out, len, "%.*s", (int)n, p);
+}
+
+int
+harness_start(struct svc_proc *p, const char *name, const char *deploy,
+    const char *const *opts, int timeout_ms, struct cl_error *err)
+{
+	char bin[512], bc[600], ei[600], ak[600], line[512];
 	const char *argv[80];
 	int argc = 0, fd;
 	int64_t deadline;
@@ -117,9 +144,13 @@ harness_start(struct svc_proc *p, const char *name, const char *const *opts,
 	pid_t pid;
 
 	memset(p, 0, sizeof(*p));
+	if (deploy == NULL)
+		deploy = harness_deploy();
 	snprintf(bin, sizeof(bin), "%s/cloister-%s", harness_build_dir(), name);
-	snprintf(cert, sizeof(cert), "tls_cert=%s/server.pem", harness_certs());
-	snprintf(key, sizeof(key), "tls_key=%s/server.key", harness_certs());
+	snprintf(bc, sizeof(bc), "build_config=%s/build.json", deploy);
+	snprintf(ei, sizeof(ei), "enclave_info=%s/enclave_info.json", deploy);
+	snprintf(ak, sizeof(ak), "attestation_key=%s/keys/"
+	    "attestation-authority.key", deploy);
 	snprintf(p->log_path, sizeof(p->log_path), "/tmp/cl-%s-%d-XXXXXX.log",
 	    name, (int)getpid());
 	if ((fd = mkstemps(p->log_path, 4)) < 0)
@@ -127,11 +158,23 @@ harness_start(struct svc_proc *p, const char *name, const char *const *opts,
 
 	argv[argc++] = bin;
 	argv[argc++] = "-o";
-	argv[argc++] = "listen=127.0.0.1:0";
+	argv[argc++] = bc;
 	argv[argc++] = "-o";
-	argv[argc++] = cert;
+	argv[argc++] = ei;
 	argv[argc++] = "-o";
-	argv[argc++] = key;
+	argv[argc++] = ak;
+	for (size_t i = 0; i < CL_ARRAY_SIZE(endpoints); i++) {
+		if (strcmp(endpoints[i].name, name) != 0)
+			continue;
+		if (endpoints[i].api) {
+			argv[argc++] = "-o";
+			argv[argc++] = "listen=127.0.0.1:0";
+		}
+		if (endpoints[i].internal) {
+			argv[argc++] = "-o";
+			argv[argc++] = "internal_listen=127.0.0.1:0";
+		}
+	}
 	for (; opts != NULL && *opts != NULL && argc < 76; opts++) {
 		argv[argc++] = "-o";
 		argv[argc++] = *opts;
@@ -160,24 +203,12 @@ harness_start(struct svc_proc *p, const char *name, const char *const *opts,
 		const char *r;
 
 		read_log(p, &log);
-		r = strstr(log.p, " listening on ");
-		if (r != NULL && strstr(log.p, "ready: ") != NULL) {
-			const char *colon;
-			unsigned port;
-
-			r += strlen(" listening on ");
-			colon = strchr(r, ' ');
-			colon = colon ? colon : r + strlen(r);
-			while (colon > r && *colon != ':')
-				colon--;
-			if (sscanf(colon, ":%u", &port) == 1 && port > 0 &&
-			    port < 65536) {
-				p->port = (uint16_t)port;
-				snprintf(p->addr, sizeof(p->addr),
-				    "127.0.0.1:%u", port);
-				buf_release(&log);
-				return 0;
-			}
+		if ((r = strstr(log.p, "ready: ")) != NULL && strchr(r, '\n')) {
+			ready_field(r, " api=", p->addr, sizeof(p->addr));
+			ready_field(r, " internal=", p->internal_addr,
+			    sizeof(p->internal_addr));
+			buf_release(&log);
+			return 0;
 		}
 		if (!harness_alive(p))
 			break;
@@ -218,17 +249,72 @@ harness_stop(struct svc_proc *p)
 	return st;
 }
 
-SSL_CTX *
-harness_client_ctx(const char *ca_name, const char *alpn)
+static struct svc_trust *trust;
+static struct attest_verifier *verifier;
+static struct tee *own_tee;
+static struct attest_identity *identity;
+static pthread_mutex_t trust_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct svc_trust *
+harness_trust(void)
 {
-	char path[512];
+	char bc[600], ei[600];
+	struct cl_error err;
+
+	pthread_mutex_lock(&trust_lock);
+	if (trust == NULL) {
+		cl_error_clear(&err);
+		trust = calloc(1, sizeof(*trust));
+		snprintf(bc, sizeof(bc), "%s/build.json", harness_deploy());
+		snprintf(ei, sizeof(ei), "%s/enclave_info.json", harness_deploy());
+		tls_global_init();
+		if (svc_trust_load(trust, bc, ei, NULL, &err) != 0) {
+			fprintf(stderr, "harness: %s\n", err.message);
+			abort();
+		}
+		verifier = attest_verifier_new(&trust->bc, &trust->ei);
+	}
+	pthread_mutex_unlock(&trust_lock);
+	return trust;
+}
+
+/* This program's own attested identity, for internal endpoints. */
+static struct attest_identity *
+harness_identity(void)
+{
+	struct tee_params tp = { .backend = "sim" };
+	char ak[600];
+	struct cl_error err;
+
+	harness_trust();
+	pthread_mutex_lock(&trust_lock);
+	if (identity == NULL) {
+		cl_error_clear(&err);
+		snprintf(ak, sizeof(ak), "%s/keys/attestation-authority.key",
+		    harness_deploy());
+		tp.authority_key = ak;
+		memcpy(tp.config_sha256, trust->bc.sha256, 32);
+		if ((own_tee = tee_open(&tp, &err)) == NULL ||
+		    (identity = attest_identity_new(own_tee, "test",
+		    trust->bc.validity_s, &err)) == NULL) {
+			fprintf(stderr, "harness: %s\n", err.message);
+			abort();
+		}
+	}
+	pthread_mutex_unlock(&trust_lock);
+	return identity;
+}
+
+SSL_CTX *
+harness_client_ctx(const char *expect, const char *alpn, bool internal)
+{
+	struct attest_identity *id = internal ? harness_identity() : NULL;
 	struct cl_error err;
 	SSL_CTX *ctx;
 
+	harness_trust();
 	cl_error_clear(&err);
-	snprintf(path, sizeof(path), "%s/%s.pem", harness_certs(), ca_name);
-	tls_global_init();
-	ctx = tls_client_ctx_new(path, alpn, &err);
+	ctx = attest_client_ctx(id, verifier, expect, alpn, &err);
 	if (ctx == NULL) {
 		fprintf(stderr, "harness: %s\n", err.message);
 		abort();

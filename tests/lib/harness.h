@@ -1,10 +1,12 @@
 /*
- * Test harness: start real service processes, wait until they are ready,
- * read their logs, stop them.  Used by the integration driver, unit
- * tests that need a live server, and the benchmarks.
+ * Test harness: start real service processes over real attested TLS,
+ * wait until they are ready, read their logs, stop them.  Used by the
+ * integration drivers, unit tests that need a live server, and the
+ * benchmarks.
  *
- * Environment (set by CTest): CL_BUILD_DIR (where the service binaries
- * are), CL_TEST_CERTS (made by tools/gen-dev-certs.sh), CL_SOURCE_DIR.
+ * Environment (set by CTest): CL_BUILD_DIR (the built binaries),
+ * CL_TEST_DEPLOY (the deployment made by tests/lib/make-test-deploy.sh),
+ * CL_SOURCE_DIR.
  */
 #ifndef CL_HARNESS_H
 #define CL_HARNESS_H
@@ -12,26 +14,29 @@
 #include <openssl/ssl.h>
 
 #include "err.h"
+#include "svc.h"
 
 struct svc_proc {
 	pid_t pid;
-	uint16_t port;
-	char addr[64];		/* "127.0.0.1:PORT" */
+	char addr[64];		/* API endpoint "127.0.0.1:PORT", or "" */
+	char internal_addr[64];	/* internal endpoint, or "" */
 	char log_path[512];	/* the service's stderr */
 };
 
-/* Directory of the test certificates (CL_TEST_CERTS, or build/test-certs). */
-const char *harness_certs(void);
+/* The test deployment directory (CL_TEST_DEPLOY, or build/test-deploy). */
+const char *harness_deploy(void);
 /* Directory of the built binaries (CL_BUILD_DIR, or "build"). */
 const char *harness_build_dir(void);
 
 /*
- * Start <build>/cloister-<name> on 127.0.0.1, port 0, with the test
- * certificate, then the "-o NAME=VALUE" overrides in opts (NULL-terminated,
- * may be NULL).  Waits up to timeout_ms for the readiness line.  On
- * failure the process is gone and err says why (with the log's last line).
+ * Start <build>/cloister-<name> with the test deployment's trust
+ * material, its endpoints on 127.0.0.1 port 0, then the "-o NAME=VALUE"
+ * overrides in opts (NULL-terminated, may be NULL).  deploy may be NULL
+ * for harness_deploy().  Waits up to timeout_ms for the readiness line.
+ * On failure the process is gone and err says why (with the log's last
+ * line, which holds a refusal's reason).
  */
-int harness_start(struct svc_proc *p, const char *name,
+int harness_start(struct svc_proc *p, const char *name, const char *deploy,
     const char *const *opts, int timeout_ms, struct cl_error *err)
 	CL_NONNULL(1, 2) CL_WUR;
 
@@ -44,8 +49,15 @@ bool harness_alive(struct svc_proc *p) CL_NONNULL(1);
 /* True when the log has a line matching the POSIX extended regex re. */
 bool harness_log_has(const struct svc_proc *p, const char *re) CL_NONNULL(1, 2);
 
-/* Client context trusting the test CA (or ca_name.pem in the cert dir). */
-SSL_CTX *harness_client_ctx(const char *ca_name, const char *alpn)
+/* The test deployment's trust material (loaded once; aborts on failure). */
+struct svc_trust *harness_trust(void);
+
+/*
+ * Client context accepting only service expect, as a user (no identity
+ * of its own) or, when internal, as this test program's own attested
+ * identity (sim, measured like any service).  Caller owns.
+ */
+SSL_CTX *harness_client_ctx(const char *expect, const char *alpn, bool internal)
 	CL_NONNULL(1, 2);
 
 /* Monotonic milliseconds. */
