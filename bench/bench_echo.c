@@ -14,15 +14,22 @@
  *                                        run under perf or callgrind), or
  *                                        against one started here through
  *                                        the harness
- *   bench_echo handshake NAME ADDR [PID] handshakes against ADDR; keys are
- *                                        prefixed NAME_; PID (the server)
- *                                        adds its CPU time per handshake
+ *   bench_echo handshake NAME ADDR [PID] plain TLS handshakes against ADDR
+ *                                        (Redis); keys are prefixed NAME_;
+ *                                        PID (the server) adds its CPU time
+ *                                        per handshake
+ *   bench_echo attest                    what attestation adds: handshakes
+ *                                        per second against the same
+ *                                        in-process server code with a
+ *                                        plain certificate, and attested
+ *                                        (verifier cache on, and off)
  *   bench_echo freeport                  print a free TCP port on 127.0.0.1
  *
  * Environment: BENCH_SECONDS (each measurement, default 5), BENCH_CONNS
  * (connections and client threads of the many-connection test, default
  * 32), BENCH_HS_THREADS (threads of the parallel handshake test, default
- * 4), plus the harness's CL_BUILD_DIR and CL_TEST_CERTS.
+ * 4), plus CL_BUILD_DIR, CL_TEST_DEPLOY (trust material for the attested
+ * runs) and CL_TEST_CERTS (the plain certificate Redis also uses).
  *
  * Every loop stops after a fixed count or a fixed time, whichever comes
  * first, and every call has a 10 s timeout.  Nothing here judges a timing:
@@ -42,11 +49,12 @@
 #include "echo_schema.h"
 #include "harness.h"
 #include "rpc_client.h"
+#include "server.h"
+#include "tls.h"
 #include "xalloc.h"
 
 #define MESSAGE		"0123456789abcdef"	/* 16 bytes */
 #define CALL_TIMEOUT_MS	10000
-#define ALPN		"cloister-echo/1"
 
 /* Count ceilings, so that no loop depends on the clock alone. */
 #define RT_SAMPLES_MAX	4000000		/* round trips per test, all threads */
@@ -455,7 +463,7 @@ cmd_rpc(const char *addr, pid_t pid)
 
 	cl_error_clear(&err);
 	if (addr == NULL) {
-		if (harness_start(&p, "echo", NULL, 10000, &err) != 0) {
+		if (harness_start(&p, "echo", NULL, NULL, 10000, &err) != 0) {
 			fprintf(stderr, "bench_echo: cannot start the echo "
 			    "service: %s\n", err.message);
 			return 1;
@@ -465,7 +473,7 @@ cmd_rpc(const char *addr, pid_t pid)
 		addr = p.addr;
 		pid = p.pid;
 	}
-	tls = harness_client_ctx("ca", ALPN);
+	tls = harness_client_ctx("echo", echo_service.alpn, false);
 	printf("conns %u\nhs_threads %u\n", nconns, nhs);
 	if (bench_round_trips("cloister_rt1", addr, tls, 1, pid) != 0 ||
 	    bench_round_trips("cloister_rtn", addr, tls, nconns, pid) != 0 ||
@@ -489,6 +497,25 @@ cmd_rpc(const char *addr, pid_t pid)
 	return rc;
 }
 
+/* Plain TLS client trusting the benchmark's CA (the Redis comparison). */
+static SSL_CTX *
+plain_client_ctx(void)
+{
+	const char *certs = getenv("CL_TEST_CERTS");
+	struct cl_error err;
+	char ca[600];
+	SSL_CTX *ctx;
+
+	cl_error_clear(&err);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", certs ? certs : ".");
+	tls_global_init();
+	if ((ctx = tls_client_ctx_new(ca, echo_service.alpn, &err)) == NULL) {
+		fprintf(stderr, "bench_echo: %s\n", err.message);
+		exit(1);
+	}
+	return ctx;
+}
+
 static int
 cmd_handshake(const char *name, const char *addr, const char *pid_s)
 {
@@ -501,8 +528,8 @@ cmd_handshake(const char *name, const char *addr, const char *pid_s)
 
 	if (pid_s != NULL)
 		pid = parse_pid(pid_s);
-	/* The client offers ALPN "cloister-echo/1"; a server without ALPN ignores it. */
-	tls = harness_client_ctx("ca", ALPN);
+	/* The client offers the echo ALPN; a server without ALPN ignores it. */
+	tls = plain_client_ctx();
 	snprintf(key, sizeof(key), "%s_hs1", name);
 	if (bench_handshakes(key, addr, tls, 1, pid) != 0)
 		rc = 1;
@@ -510,6 +537,113 @@ cmd_handshake(const char *name, const char *addr, const char *pid_s)
 	if (rc == 0 && bench_handshakes(key, addr, tls, nhs, pid) != 0)
 		rc = 1;
 	SSL_CTX_free(tls);
+	return rc;
+}
+
+static int
+answer_ping(struct rpc_ctx *ctx, const json_t *req, json_t *resp,
+    struct cl_error *err)
+{
+	(void)ctx;
+	(void)req;
+	(void)err;
+	json_object_set_new(resp, "service", json_string("echo"));
+	json_object_set_new(resp, "version", json_integer(1));
+	return 0;
+}
+
+static struct server *
+inproc_server(SSL_CTX *tls)
+{
+	static const rpc_handler_fn handlers[ECHO_NMETHODS] = {
+		answer_ping, answer_ping, answer_ping,
+	};
+	struct server_config sc = { 0 };
+	struct cl_error err;
+	struct server *srv;
+
+	cl_error_clear(&err);
+	sc.listen = "127.0.0.1:0";
+	sc.tls = tls;
+	sc.service = &echo_service;
+	sc.handlers = handlers;
+	sc.io_threads = 1;
+	sc.workers = 1;
+	sc.max_frame = 65536;
+	sc.idle_timeout_ms = 10000;
+	sc.handshake_timeout_ms = 10000;
+	if ((srv = server_new(&sc, &err)) == NULL || server_start(srv, &err) != 0) {
+		fprintf(stderr, "bench_echo: in-process server: %s\n", err.message);
+		exit(1);
+	}
+	return srv;
+}
+
+/*
+ * The cost of attestation, measured on one code path: the same in-process
+ * server and client loop, once with an ordinary CA-signed certificate and
+ * once attested (evidence made once per key epoch, verified by the client
+ * with and without its cache of verified certificates).
+ */
+static int
+cmd_attest(void)
+{
+	const char *certs = getenv("CL_TEST_CERTS"), *deploy = harness_deploy();
+	struct svc_trust *t = harness_trust();
+	struct tee_params tp = { .backend = "sim" };
+	struct attest_verifier *sv, *cv_cached, *cv_cold;
+	struct attest_identity *id;
+	SSL_CTX *plain_s, *att_s, *plain_c, *cached_c, *cold_c;
+	struct server *s1, *s2;
+	char cert[600], key[600], ak[600], a1[64], a2[64];
+	struct cl_error err;
+	struct tee *tee;
+	int rc = 0;
+
+	cl_error_clear(&err);
+	snprintf(cert, sizeof(cert), "%s/server.pem", certs ? certs : ".");
+	snprintf(key, sizeof(key), "%s/server.key", certs ? certs : ".");
+	snprintf(ak, sizeof(ak), "%s/keys/attestation-authority.key", deploy);
+	tp.authority_key = ak;
+	memcpy(tp.config_sha256, t->bc.sha256, 32);
+	if ((plain_s = tls_server_ctx_new(cert, key, echo_service.alpn, &err)) == NULL ||
+	    (tee = tee_open(&tp, &err)) == NULL ||
+	    (id = attest_identity_new(tee, "bench", t->bc.validity_s, &err)) == NULL) {
+		fprintf(stderr, "bench_echo: %s\n", err.message);
+		return 1;
+	}
+	sv = attest_verifier_new(&t->bc, &t->ei);
+	cv_cached = attest_verifier_new(&t->bc, &t->ei);
+	cv_cold = attest_verifier_new(&t->bc, &t->ei);
+	attest_verifier_set_cache(cv_cold, false);
+	att_s = attest_server_ctx(id, sv, echo_service.alpn, false, &err);
+	plain_c = plain_client_ctx();
+	cached_c = attest_client_ctx(NULL, cv_cached, "bench", echo_service.alpn, &err);
+	cold_c = attest_client_ctx(NULL, cv_cold, "bench", echo_service.alpn, &err);
+	if (att_s == NULL || cached_c == NULL || cold_c == NULL) {
+		fprintf(stderr, "bench_echo: %s\n", err.message);
+		return 1;
+	}
+	s1 = inproc_server(plain_s);
+	s2 = inproc_server(att_s);
+	snprintf(a1, sizeof(a1), "127.0.0.1:%u", server_port(s1));
+	snprintf(a2, sizeof(a2), "127.0.0.1:%u", server_port(s2));
+	if (bench_handshakes("plain_hs1", a1, plain_c, 1, -1) != 0 ||
+	    bench_handshakes("attest_hs1", a2, cached_c, 1, -1) != 0 ||
+	    bench_handshakes("attestcold_hs1", a2, cold_c, 1, -1) != 0)
+		rc = 1;
+	server_free(s1);
+	server_free(s2);
+	SSL_CTX_free(plain_s);
+	SSL_CTX_free(att_s);
+	SSL_CTX_free(plain_c);
+	SSL_CTX_free(cached_c);
+	SSL_CTX_free(cold_c);
+	attest_verifier_free(sv);
+	attest_verifier_free(cv_cached);
+	attest_verifier_free(cv_cold);
+	attest_identity_free(id);
+	tee_close(tee);
 	return rc;
 }
 
@@ -538,6 +672,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: bench_echo rpc [HOST:PORT [PID]]\n"
 	    "       bench_echo handshake NAME HOST:PORT [PID]\n"
+	    "       bench_echo attest\n"
 	    "       bench_echo freeport\n");
 	exit(2);
 }
@@ -554,6 +689,8 @@ main(int argc, char **argv)
 		    argc > 3 ? parse_pid(argv[3]) : -1);
 	if (strcmp(argv[1], "handshake") == 0 && (argc == 4 || argc == 5))
 		return cmd_handshake(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	if (strcmp(argv[1], "attest") == 0 && argc == 2)
+		return cmd_attest();
 	if (strcmp(argv[1], "freeport") == 0 && argc == 2)
 		return cmd_freeport();
 	usage();

@@ -76,7 +76,10 @@ for name in $harnesses; do
 	else
 		echo "      no input saved (see the log)"
 	fi
-	grep -m1 -A 24 -E '^==[0-9]+==.*ERROR|runtime error|^SUMMARY' "$log" |
+	# the report, without libFuzzer's own frames
+	grep -m1 -A 30 -E '^==[0-9]+==.*ERROR|runtime error|^SUMMARY' "$log" |
+	    grep -v -E 'fuzzer::|__sanitizer_print_stack_trace|libc_start|'\
+'in _start|rudimentary signal|Combine libFuzzer|^Base64|^0x' |
 	    sed 's/^/      | /'
 done
 exit $rc

@@ -7,7 +7,8 @@
 # SOURCE_FUZZ_DIR/corpus/<name>/.  libFuzzer writes new inputs into the
 # first corpus directory it is given, so that one is a fresh empty
 # directory under SCRATCH_DIR, removed afterwards; the seeds are only
-# read.  A crashing input is kept in SCRATCH_DIR/<name>-artifacts/.
+# read.  A crashing input is kept in SCRATCH_DIR/<name>-artifacts/
+# (emptied at the start of each run).
 set -u
 [ $# -eq 3 ] || { echo "usage: smoke.sh HARNESS SOURCE_FUZZ_DIR SCRATCH_DIR" >&2; exit 2; }
 harness=$1 src=$2 scratch=$3
@@ -16,6 +17,7 @@ seeds=$src/corpus/$name
 dict=$src/$name.dict
 
 [ -d "$seeds" ] || { echo "$name: no seed corpus '$seeds'" >&2; exit 1; }
+rm -rf "$scratch/$name-artifacts"
 mkdir -p "$scratch/$name-artifacts" || exit 1
 tmp=$(mktemp -d "$scratch/$name-corpus.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT

@@ -366,9 +366,13 @@ conf_walk(struct buf *text, const char *file, const char *section,
 	bool applies = true;
 	int line = 0, rc;
 
-	if (memchr(text->p, '\0', text->len) != NULL)
-		return cl_error_set_at(err, CL_ECONFIG, file, 0,
+	if ((p = memchr(text->p, '\0', text->len)) != NULL) {
+		for (char *q = text->p; q < p; q++)
+			line += *q == '\n';
+		return cl_error_set_at(err, CL_ECONFIG, file, line + 1,
 		    "'%s' contains a NUL byte: not a text file", file);
+	}
+	p = text->p;
 	while (p < end) {
 		char *nl = memchr(p, '\n', (size_t)(end - p)), *key, *value, *sec;
 
@@ -435,9 +439,11 @@ lookup_visit(void *arg, char *key, char *value, int line, struct cl_error *err)
 {
 	struct lookup_state *st = arg;
 
-	(void)line;
-	(void)err;
 	if (strcmp(key, st->name) == 0) {
+		if (strlen(value) >= st->outlen)
+			return cl_error_set_at(err, CL_ETOOBIG, NULL, line,
+			    "value of '%s' is longer than %zu bytes", key,
+			    st->outlen - 1);
 		snprintf(st->out, st->outlen, "%s", value);
 		st->found = true;
 	}

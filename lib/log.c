@@ -62,27 +62,71 @@ log_level_parse(const char *s, enum log_level *out)
 	return -1;
 }
 
-/* Append s to out as the inside of a JSON string; returns the new length. */
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when invalid. */
 static size_t
-json_escape(char *out, size_t pos, size_t cap, const char *s)
+utf8_len(const unsigned char *s)
+{
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+		    (s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f))
+			return 0;
+		return 3;
+	}
+	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+		    (s[3] & 0xc0) != 0x80 || (s[0] == 0xf0 && s[1] < 0x90) ||
+		    (s[0] == 0xf4 && s[1] > 0x8f))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/*
+ * Append s to out[pos..cap) so that it cannot break the line format: in
+ * text, control characters become \n, \t, \r or \xHH (a peer's newline
+ * cannot forge a log line); in JSON, the string is escaped and invalid
+ * UTF-8 becomes U+FFFD.  Never cuts a sequence in half.  Returns the new
+ * length; leaves room for the line's closing characters.
+ */
+static size_t
+log_escape(char *out, size_t pos, size_t cap, const char *str, bool json)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str;
 
-	for (; *s != '\0' && pos + 7 < cap; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (*s != '\0' && pos + 8 < cap) {
+		size_t n = json ? utf8_len(s) : 1;
 
-		if (c == '"' || c == '\\') {
+		if (*s < 0x20 || *s == 0x7f || (json && (*s == '"' || *s == '\\'))) {
 			out[pos++] = '\\';
-			out[pos++] = (char)c;
-		} else if (c < 0x20) {
-			out[pos++] = '\\';
-			out[pos++] = 'u';
-			out[pos++] = '0';
-			out[pos++] = '0';
-			out[pos++] = hex[c >> 4];
-			out[pos++] = hex[c & 15];
+			if (*s == '\n' || *s == '\t' || *s == '\r') {
+				out[pos++] = *s == '\n' ? 'n' : *s == '\t' ? 't' : 'r';
+			} else if (*s == '"' || *s == '\\') {
+				out[pos++] = (char)*s;
+			} else if (json) {
+				memcpy(out + pos, "u00", 3);
+				pos += 3;
+				out[pos++] = hex[*s >> 4];
+				out[pos++] = hex[*s & 15];
+			} else {
+				out[pos++] = 'x';
+				out[pos++] = hex[*s >> 4];
+				out[pos++] = hex[*s & 15];
+			}
+			s++;
+		} else if (n == 0) {
+			memcpy(out + pos, "\\ufffd", 6);
+			pos += 6;
+			s++;
 		} else {
-			out[pos++] = (char)c;
+			memcpy(out + pos, s, n);
+			pos += n;
+			s += n;
 		}
 	}
 	return pos;
@@ -136,20 +180,20 @@ log_vemit(enum log_level level, int errnum, const char *fmt, va_list ap)
 		pos = (size_t)snprintf(line, sizeof(line),
 		    "{\"ts\":\"%s\",\"level\":\"%s\",\"service\":\"", ts,
 		    level_names[level]);
-		pos = json_escape(line, pos, sizeof(line), log_service);
+		pos = log_escape(line, pos, sizeof(line), log_service, true);
 		pos += (size_t)snprintf(line + pos, sizeof(line) - pos,
 		    "\",\"process\":\"");
-		pos = json_escape(line, pos, sizeof(line), log_process);
+		pos = log_escape(line, pos, sizeof(line), log_process, true);
 		pos += (size_t)snprintf(line + pos, sizeof(line) - pos,
 		    "\",\"msg\":\"");
-		pos = json_escape(line, pos, sizeof(line) - 3, msg);
+		pos = log_escape(line, pos, sizeof(line), msg, true);
 		line[pos++] = '"';
 		line[pos++] = '}';
 		line[pos++] = '\n';
 	} else {
-		n = snprintf(line, sizeof(line) - 1, "%s %s %s[%s]: %s", ts,
-		    level_names[level], log_service, log_process, msg);
-		pos = CL_MIN((size_t)n, sizeof(line) - 2);
+		pos = (size_t)snprintf(line, sizeof(line), "%s %s %s[%s]: ", ts,
+		    level_names[level], log_service, log_process);
+		pos = log_escape(line, pos, sizeof(line), msg, false);
 		line[pos++] = '\n';
 	}
 	log_write(line, pos);

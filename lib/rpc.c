@@ -244,8 +244,9 @@ rpc_parse_response(const struct rpc_method *m, const void *body, size_t len,
 	char what[CL_REQUEST_NAME_MAX + 16];
 
 	*out_resp = NULL;
-	if ((obj = rpc_json_parse(body, len, err)) == NULL)
-		return CL_EPROTO;
+	if ((obj = rpc_json_parse(body, len, NULL)) == NULL)
+		return cl_error_set(err, CL_EPROTO, "response to '%s' is not a "
+		    "JSON object", m->name);
 	result = json_string_value(json_object_get(obj, "result"));
 	resp_name = json_string_value(json_object_get(obj, "response"));
 	if (result != NULL && strcmp(result, "err") == 0) {
@@ -256,6 +257,8 @@ rpc_parse_response(const struct rpc_method *m, const void *body, size_t len,
 		code = json_string_value(json_object_get(e, "code"));
 		msg = json_string_value(json_object_get(e, "message"));
 		rc = cl_err_from_str(code ? code : "internal");
+		if (rc == CL_OK)	/* an error envelope saying "ok" */
+			rc = CL_EPROTO;
 		cl_error_set(err, rc, "%s", msg ? msg : "(no message)");
 		json_decref(obj);
 		return rc;
@@ -267,9 +270,16 @@ rpc_parse_response(const struct rpc_method *m, const void *body, size_t len,
 		    m->name);
 	}
 	snprintf(what, sizeof(what), "response '%s'", m->name);
-	if (rpc_validate(m->resp, m->nresp, obj, response_reserved, what, err) != 0) {
-		json_decref(obj);
-		return CL_EPROTO;
+	{
+		struct cl_error verr;
+
+		cl_error_clear(&verr);
+		if (rpc_validate(m->resp, m->nresp, obj, response_reserved, what,
+		    &verr) != 0) {
+			json_decref(obj);
+			return cl_error_set(err, CL_EPROTO, "server broke the "
+			    "protocol: %s", verr.message);
+		}
 	}
 	*out_resp = obj;
 	return 0;

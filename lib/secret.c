@@ -5,9 +5,11 @@
  *
  *   [guard P][ ... padding ... | header | data (len) ][guard P]
  *
- * The data is placed at the end of its pages (aligned down to 16 bytes)
- * so an overrun runs into the trailing guard page.  The header just before
- * the data records the mapping size and a canary checked at free.
+ * The data ends exactly where the trailing guard page begins, so even a
+ * one-byte overrun faults (libsodium does the same).  The data is
+ * therefore not aligned: it is for byte strings (keys, passwords).  The
+ * header just before it records the mapping size and a canary checked at
+ * free; it is read and written with memcpy since it is unaligned too.
  */
 #include "compat.h"
 
@@ -51,12 +53,11 @@ secret_alloc(size_t len)
 {
 	size_t ps = page_size(), inner, map_len;
 	unsigned char *base, *inner_p, *data;
-	struct secret_hdr *h;
+	struct secret_hdr h;
 
 	if (len > SIZE_MAX / 2)
 		return NULL;
-	/* room for the header, the data, and up to 15 bytes of alignment */
-	inner = (sizeof(*h) + len + 15 + ps - 1) / ps * ps;
+	inner = (sizeof(h) + len + ps - 1) / ps * ps;
 	map_len = inner + 2 * ps;
 	base = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -70,12 +71,11 @@ secret_alloc(size_t len)
 		return NULL;
 	}
 	(void)madvise(inner_p, inner, MADV_DONTDUMP);
-	data = (unsigned char *)((uintptr_t)(inner_p + inner - len) &
-	    ~(uintptr_t)15);
-	h = (struct secret_hdr *)(void *)(data - sizeof(*h));
-	h->map_len = map_len;
-	h->data_len = len;
-	h->canary = SECRET_CANARY;
+	data = inner_p + inner - len;
+	h.map_len = map_len;
+	h.data_len = len;
+	h.canary = SECRET_CANARY;
+	memcpy(data - sizeof(h), &h, sizeof(h));
 	return data;
 }
 
@@ -84,18 +84,17 @@ secret_free(void *p)
 {
 	size_t ps = page_size(), inner;
 	unsigned char *data = p, *inner_p;
-	struct secret_hdr *h;
+	struct secret_hdr h;
 
 	if (p == NULL)
 		return;
-	h = (struct secret_hdr *)(void *)(data - sizeof(*h));
-	if (h->canary != SECRET_CANARY)
+	memcpy(&h, data - sizeof(h), sizeof(h));
+	if (h.canary != SECRET_CANARY)
 		abort();	/* not ours, or the header was overwritten */
-	inner = h->map_len - 2 * ps;
-	/* data ends within the last 16 bytes of the locked run: round up */
-	inner_p = (unsigned char *)(((uintptr_t)(data + h->data_len) + ps - 1) &
-	    ~(uintptr_t)(ps - 1)) - inner;
+	inner = h.map_len - 2 * ps;
+	/* the data ends where the locked run ends */
+	inner_p = data + h.data_len - inner;
 	secret_wipe(inner_p, inner);
 	munlock(inner_p, inner);
-	munmap(inner_p - ps, h->map_len);
+	munmap(inner_p - ps, h.map_len);
 }

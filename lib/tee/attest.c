@@ -35,6 +35,7 @@ struct attest_verifier {
 	pthread_mutex_t lock;
 	struct vcache_entry cache[VCACHE_SLOTS];
 	unsigned next;
+	bool no_cache;
 };
 
 /* What a context's verify callback needs. */
@@ -100,6 +101,15 @@ attest_verifier_free(struct attest_verifier *v)
 	free(v);
 }
 
+void
+attest_verifier_set_cache(struct attest_verifier *v, bool on)
+{
+	pthread_mutex_lock(&v->lock);
+	v->no_cache = !on;
+	memset(v->cache, 0, sizeof(v->cache));
+	pthread_mutex_unlock(&v->lock);
+}
+
 static bool
 cache_get(struct attest_verifier *v, const uint8_t h[32], int64_t now,
     struct attest_peer *out)
@@ -107,6 +117,10 @@ cache_get(struct attest_verifier *v, const uint8_t h[32], int64_t now,
 	bool hit = false;
 
 	pthread_mutex_lock(&v->lock);
+	if (v->no_cache) {
+		pthread_mutex_unlock(&v->lock);
+		return false;
+	}
 	for (size_t i = 0; i < VCACHE_SLOTS; i++) {
 		struct vcache_entry *e = &v->cache[i];
 
@@ -125,6 +139,10 @@ cache_put(struct attest_verifier *v, const uint8_t h[32], int64_t expires,
     const struct attest_peer *peer)
 {
 	pthread_mutex_lock(&v->lock);
+	if (v->no_cache) {
+		pthread_mutex_unlock(&v->lock);
+		return;
+	}
 	v->cache[v->next] = (struct vcache_entry){ .expires = expires };
 	memcpy(v->cache[v->next].cert_hash, h, 32);
 	v->cache[v->next].peer = *peer;

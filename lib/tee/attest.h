@@ -39,6 +39,8 @@ struct attest_peer {
 struct attest_verifier *attest_verifier_new(const struct buildconf *bc,
     const struct enclave_info *ei) CL_NONNULL(1, 2);
 void attest_verifier_free(struct attest_verifier *v);
+/* Turn the cache of verified certificates on (the default) or off. */
+void attest_verifier_set_cache(struct attest_verifier *v, bool on) CL_NONNULL(1);
 
 /*
  * Verify cert (DER or X509) fully; on success fill out.  CL_EDENIED or

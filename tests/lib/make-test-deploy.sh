@@ -3,7 +3,8 @@
 # development keys and build configuration once; enclave info, listing the
 # services and the test programs that act as attested peers, every run
 # (binaries change between runs).  The test programs are peers like any
-# service: itest may call echo's internal endpoint, attest-test may not.
+# service: itest may call echo's internal endpoint, attest-test may not;
+# bench_echo serves attested in-process endpoints of its own.
 set -eu
 build=${1:?usage: make-test-deploy.sh BUILD DIR}
 dir=${2:?usage: make-test-deploy.sh BUILD DIR}
@@ -16,7 +17,8 @@ fi
 	--out "$dir/enclave_info.json" \
 	echo="$build/cloister-echo" \
 	itest="$build/tests/itest" \
-	attest-test="$build/tests/attest_test" >/dev/null
+	attest-test="$build/tests/attest_test" \
+	bench="$build/bench/bench_echo" >/dev/null
 for key in "$dir"/keys/auditor-*.key; do
 	name=$(basename "$key" .key)
 	name=${name#auditor-}

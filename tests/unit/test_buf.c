@@ -455,7 +455,8 @@ test_clear(void **state)
 	size_t cap;
 	char *p;
 
-	buf_clear(&b);	/* on an unallocated buffer: must not write buf_empty */
+	/* on an unallocated buffer: must not write buf_empty */
+	buf_clear(&b);
 	check_inv(&b);
 	buf_adds(&b, "some text that is long enough");
 	cap = b.cap;

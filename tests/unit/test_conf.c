@@ -683,7 +683,8 @@ test_set_override(void **state)
 	/* "-o key=value" after the file */
 	cl_error_clear(&err);
 	assert_int_equal(conf_set(opts, NOPTS, &c, "count", "6", NULL, 0, &err), 0);
-	assert_int_equal(conf_set(opts, NOPTS, &c, "name", "cli", NULL, 0, &err), 0);
+	assert_int_equal(conf_set(opts, NOPTS, &c, "name", "cli", NULL, 0, &err),
+	    0);
 	assert_int_equal(c.count, 6);
 	assert_string_equal(c.name, "cli");
 	assert_int_equal(conf_set(opts, NOPTS, &c, "nope", "1", NULL, 0, &err),
@@ -801,6 +802,163 @@ test_addr_split(void **state)
 	assert_int_equal(conf_addr_split("[::12]:1", host, 4, &port), -1);
 }
 
+/* --- sections and conf_lookup --- */
+
+static int
+load_section(const char *text, mode_t mode, const char *section,
+    struct tconf *c, struct cl_error *err)
+{
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	cl_error_clear(err);
+	write_file(text, strlen(text), mode);
+	rc = conf_load_section(opts, NOPTS, c, path, section, err);
+	unlink(path);
+	return rc;
+}
+
+static void
+test_sections(void **state)
+{
+	static const char text[] =
+	    "name = global\n"
+	    "[echo]\n"
+	    "count = 5\n"
+	    "[other]   # another program's options\n"
+	    "count = 99\n"
+	    "not_ours = 1\n"
+	    "[echo]\n"
+	    "flag = on\n";
+	struct cl_error err;
+	struct tconf c;
+
+	/* [echo] sees the global lines and its own */
+	assert_int_equal(load_section(text, 0600, "echo", &c, &err), 0);
+	assert_string_equal(c.name, "global");
+	assert_int_equal(c.count, 5);
+	assert_true(c.flag);
+	conf_release(opts, NOPTS, &c);
+
+	/* no section: global lines only; other sections' names not checked */
+	assert_int_equal(load_section(text, 0600, NULL, &c, &err), 0);
+	assert_string_equal(c.name, "global");
+	assert_int_equal(c.count, 10);
+	assert_false(c.flag);
+	conf_release(opts, NOPTS, &c);
+	assert_int_equal(load(text, &c, &err), 0);
+	assert_int_equal(c.count, 10);
+	conf_release(opts, NOPTS, &c);
+
+	/* another section: its values are not applied, nor checked */
+	assert_int_equal(load_section(text, 0600, "third", &c, &err), 0);
+	assert_int_equal(c.count, 10);
+	conf_release(opts, NOPTS, &c);
+
+	/* errors inside our section carry the right line */
+	assert_int_equal(load_section("[echo]\n\ncount = 500\n", 0600, "echo",
+	    &c, &err), CL_ECONFIG);
+	assert_int_equal(err.line, 3);
+	assert_string_equal(err.file, path);
+	assert_non_null(strstr(err.message, "out of range"));
+	conf_release(opts, NOPTS, &c);
+
+	/* a secret in our section needs a private file */
+	assert_int_equal(load_section("[echo]\ntoken = t\n", 0644, "echo", &c,
+	    &err), CL_ECONFIG);
+	assert_int_equal(err.line, 2);
+	assert_non_null(strstr(err.message, "secret option 'token'"));
+	conf_release(opts, NOPTS, &c);
+}
+
+static void
+test_section_syntax(void **state)
+{
+	/* every line is syntax-checked, whichever section it is in */
+	expect_error("[other]\njust words\n", 2, "expected 'name = value'");
+	expect_error("name = a\n[]\n", 2, "bad section header");
+	expect_error("[echo\n", 1, "bad section header");
+	expect_error("\n[ec ho]\n", 2, "bad character in section name");
+	expect_error("[e.cho]\n", 1, "bad character in section name");
+	expect_error("[echo] x = 1\n", 1, "unexpected text after section header");
+	expect_error("[echo]  # fine\n[other]\nname = \"open\n", 3,
+	    "unterminated quoted value");
+}
+
+static void
+test_lookup(void **state)
+{
+	static const char text[] =
+	    "listen = 1.2.3.4:5\n"
+	    "[echo]\n"
+	    "listen = \"127.0.0.1:7000\"   # quoted\n"
+	    "[auth]\n"
+	    "count = 1\n";
+	struct cl_error err;
+	char out[64];
+
+	write_file(text, strlen(text), 0600);
+	cl_error_clear(&err);
+	assert_int_equal(conf_lookup(path, "echo", "listen", out, sizeof(out),
+	    &err), 0);
+	assert_string_equal(out, "127.0.0.1:7000");
+	assert_int_equal(conf_lookup(path, NULL, "listen", out, sizeof(out),
+	    &err), 0);
+	assert_string_equal(out, "1.2.3.4:5");
+	assert_int_equal(conf_lookup(path, "auth", "count", out, sizeof(out),
+	    &err), 0);
+	assert_string_equal(out, "1");
+	/* a section without its own value sees the global one, as it loads */
+	assert_int_equal(conf_lookup(path, "auth", "listen", out, sizeof(out),
+	    &err), 0);
+	assert_string_equal(out, "1.2.3.4:5");
+	cl_error_clear(&err);
+	assert_int_equal(conf_lookup(path, "echo", "nope", out, sizeof(out),
+	    &err), CL_ENOTFOUND);
+	assert_non_null(strstr(err.message, "'nope'"));
+	cl_error_clear(&err);
+	assert_int_equal(conf_lookup(path, "nosuch", "count", out, sizeof(out),
+	    &err), CL_ENOTFOUND);
+	cl_error_clear(&err);
+	assert_int_equal(conf_lookup(path, NULL, "count", out, sizeof(out),
+	    &err), CL_ENOTFOUND);
+
+	unlink(path);
+
+	cl_error_clear(&err);
+	assert_int_equal(conf_lookup("/nonexistent/x.conf", NULL, "listen", out,
+	    sizeof(out), &err), CL_ECONFIG);
+	assert_non_null(strstr(err.message, "cannot open"));
+}
+
+static void
+test_lookup_truncation(void **state)
+{
+	struct cl_error err;
+	char out[64];
+	int rc;
+
+	/*
+	 * A value that does not fit must not come back cut short as a
+	 * success: "127.0.0" would be taken for an address.
+	 */
+	write_file("[echo]\nlisten = 127.0.0.1:7000\n", 30, 0600);
+	cl_error_clear(&err);
+	memset(out, 0, sizeof(out));
+	rc = conf_lookup(path, "echo", "listen", out, 8, &err);
+	unlink(path);
+	if (rc == 0)
+		fail_msg("conf_lookup returned the truncated value '%s' as "
+		    "success", out);
+	/* exactly fitting is fine */
+	write_file("[echo]\nlisten = 1.2.3:4\n", 24, 0600);
+	cl_error_clear(&err);
+	rc = conf_lookup(path, "echo", "listen", out, 8, &err);
+	unlink(path);
+	assert_int_equal(rc, 0);
+	assert_string_equal(out, "1.2.3:4");
+}
+
 int
 main(void)
 {
@@ -827,6 +985,10 @@ main(void)
 		cmocka_unit_test(test_set_override),
 		cmocka_unit_test(test_show),
 		cmocka_unit_test(test_addr_split),
+		cmocka_unit_test(test_sections),
+		cmocka_unit_test(test_section_syntax),
+		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_lookup_truncation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

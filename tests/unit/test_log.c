@@ -23,7 +23,8 @@
 #include "buf.h"
 #include "log.h"
 
-#define TS_RE	"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z"
+#define TS_RE \
+	"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z"
 
 static struct buf out = BUF_INIT;	/* what the last capture caught */
 static json_t *line_obj;		/* the last line parsed by json_line */
@@ -201,7 +202,8 @@ test_text_one_line_per_call(void **state)
 	 */
 	log_init("svc", "proc", LOG_LVL_INFO, LOG_FMT_TEXT);
 	cap_begin();
-	log_info("unknown request 'x\n2030-01-01T00:00:00.000Z fatal svc[proc]: forged'");
+	log_info("unknown request 'x\n2030-01-01T00:00:00.000Z fatal "
+	    "svc[proc]: forged'");
 	cap_end();
 	if (count_char(out.p, out.len, '\n') != 1)
 		fail_msg("one log call wrote %zu lines:\n%s",
@@ -562,7 +564,8 @@ test_fatal_exits(void **state)
 	st = run_fatal(false);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 1);
-	assert_matches(out.p, "^" TS_RE " fatal svc\\[proc\\]: bad configuration\n$");
+	assert_matches(out.p, "^" TS_RE " fatal svc\\[proc\\]: "
+	    "bad configuration\n$");
 
 	st = run_fatal(true);
 	assert_true(WIFEXITED(st));
@@ -592,5 +595,8 @@ main(void)
 		cmocka_unit_test_teardown(test_fatal_exits, teardown),
 	};
 
+	/* a local zone far from UTC, so a local-time timestamp shows */
+	setenv("TZ", "XST+05:30", 1);
+	tzset();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -227,7 +227,8 @@ test_queue_full_is_busy(void **state)
 		for (int i = 0; i < QMAX; i++) {
 			idx[i] = i;
 			atomic_store(&run_count[i], 0);
-			assert_int_equal(workpool_submit(wp, count_job, &idx[i]), 0);
+			assert_int_equal(workpool_submit(wp, count_job, &idx[i]),
+			    0);
 		}
 		idx[QMAX] = QMAX;
 		rc = workpool_submit(wp, count_job, &idx[QMAX]);
