@@ -22,6 +22,8 @@
 #define TEE_MEASUREMENT_BYTES	32
 #define TEE_SIGNER_BYTES	32
 #define TEE_REPORT_DATA_BYTES	32	/* SHA-256 of the evidence claims */
+#define TEE_SEAL_KEY_BYTES	32
+#define TEE_SEAL_KEY_ID_BYTES	8
 
 /* What verified evidence says about its attester. */
 struct tee_report {
@@ -63,6 +65,9 @@ struct tee_backend {
 	/* Check a quote's signature chain; fill out (report_data included). */
 	int (*verify)(const struct tee_trust *trust, const uint8_t *q,
 	    size_t len, struct tee_report *out, struct cl_error *err);
+	/* Derive the sealing key for label (see tee_seal_key). */
+	int (*seal_key)(struct tee *t, const char *label,
+	    uint8_t out[TEE_SEAL_KEY_BYTES], struct cl_error *err);
 };
 
 struct tee {
@@ -76,6 +81,19 @@ struct tee {
 struct tee *tee_open(const struct tee_params *p, struct cl_error *err)
 	CL_NONNULL(1) CL_WUR;
 void tee_close(struct tee *t);
+
+/*
+ * The key that seals this deployment's stored data for purpose label
+ * ("storage", "authentication", ...), and its id (the first 8 bytes of
+ * SHA-256 over the key), stored beside every sealed record so a record
+ * sealed under another key is recognised and refused.  The key is bound to
+ * the signer, not the measurement (like SGX's MRSIGNER policy), so an
+ * upgraded service still opens its data.  out must be secret memory;
+ * wipe it after use.
+ */
+int tee_seal_key(struct tee *t, const char *label,
+    uint8_t out[TEE_SEAL_KEY_BYTES], uint8_t out_id[TEE_SEAL_KEY_ID_BYTES],
+    struct cl_error *err) CL_NONNULL(1, 2, 3, 4) CL_WUR;
 
 /* The backend whose evidence carries tag; NULL when none. */
 const struct tee_backend *tee_backend_by_tag(uint64_t tag);

@@ -9,6 +9,7 @@
 
 #include <openssl/crypto.h>
 
+#include "crypto.h"
 #include "tee.h"
 #include "xalloc.h"
 
@@ -55,6 +56,20 @@ tee_close(struct tee *t)
 		return;
 	t->be->close(t);
 	free(t);
+}
+
+int
+tee_seal_key(struct tee *t, const char *label, uint8_t out[TEE_SEAL_KEY_BYTES],
+    uint8_t out_id[TEE_SEAL_KEY_ID_BYTES], struct cl_error *err)
+{
+	uint8_t h[32];
+	int rc;
+
+	if ((rc = t->be->seal_key(t, label, out, err)) != 0)
+		return rc;
+	crypto_sha256(h, out, TEE_SEAL_KEY_BYTES);
+	memcpy(out_id, h, TEE_SEAL_KEY_ID_BYTES);
+	return 0;
 }
 
 const struct tee_backend *

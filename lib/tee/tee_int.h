@@ -14,6 +14,9 @@
  * certificate chains stay well under this. */
 #define TEE_EVIDENCE_MAX	(64 * 1024)
 
+/* Deepest CBOR nesting accepted in evidence (ours is 3 levels deep). */
+#define TEE_CBOR_MAX_DEPTH	16
+
 /* Decode exactly len bytes as one CBOR item; NULL with err otherwise. */
 cbor_item_t *tcb_load(const uint8_t *p, size_t len, const char *what,
     struct cl_error *err) CL_WUR;

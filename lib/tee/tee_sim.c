@@ -21,6 +21,8 @@
  */
 #include "compat.h"
 
+#include <openssl/kdf.h>
+
 #include "crypto.h"
 #include "tee.h"
 #include "tee_int.h"
@@ -165,6 +167,42 @@ out:
 	return rc;
 }
 
+/*
+ * sim sealing key: HKDF-SHA256 over the authority's private key, salted,
+ * with the label as info.  Whoever holds the authority key (every sim
+ * service, and the machine's owner) can derive it: sim protects stored
+ * data against a stolen disk, not against the host.
+ */
+static int
+sim_seal_key(struct tee *t, const char *label, uint8_t out[TEE_SEAL_KEY_BYTES],
+    struct cl_error *err)
+{
+	struct sim *s = t->priv;
+	unsigned char *der = NULL;
+	EVP_PKEY_CTX *kdf;
+	size_t outlen = TEE_SEAL_KEY_BYTES;
+	int n, ok;
+
+	if ((n = i2d_PrivateKey(s->authority, &der)) <= 0)
+		return cl_error_set(err, CL_EINTERNAL, "cannot encode the "
+		    "authority key");
+	kdf = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+	ok = kdf != NULL && EVP_PKEY_derive_init(kdf) == 1 &&
+	    EVP_PKEY_CTX_set_hkdf_md(kdf, EVP_sha256()) == 1 &&
+	    EVP_PKEY_CTX_set1_hkdf_salt(kdf, (const unsigned char *)
+	    "cloister-sim-seal-v1", 20) == 1 &&
+	    EVP_PKEY_CTX_set1_hkdf_key(kdf, der, n) == 1 &&
+	    EVP_PKEY_CTX_add1_hkdf_info(kdf, (const unsigned char *)label,
+	    (int)strlen(label)) == 1 &&
+	    EVP_PKEY_derive(kdf, out, &outlen) == 1;
+	EVP_PKEY_CTX_free(kdf);
+	OPENSSL_clear_free(der, (size_t)n);
+	if (!ok)
+		return cl_error_set(err, CL_EINTERNAL, "cannot derive the sealing "
+		    "key");
+	return 0;
+}
+
 const struct tee_backend tee_backend_sim = {
 	.name = "sim",
 	.cbor_tag = TEE_SIM_CBOR_TAG,
@@ -172,4 +210,5 @@ const struct tee_backend tee_backend_sim = {
 	.close = sim_close,
 	.quote = sim_quote,
 	.verify = sim_verify,
+	.seal_key = sim_seal_key,
 };

@@ -452,6 +452,106 @@ run_not_inbound(void)
 	return 0;
 }
 
+/* Connect and return the server certificate's serial and evidence time. */
+static void
+handshake_once(const char *addr, SSL_CTX *ctx, char *serial, size_t slen,
+    int64_t *out_iat)
+{
+	struct rpc_client_config cc = { 0 };
+	const struct attest_peer *peer;
+	struct rpc_client *cl;
+	struct rpc_conn *conn;
+	struct cl_error err;
+	BIGNUM *bn;
+	char *hex;
+	X509 *cert;
+
+	cl_error_clear(&err);
+	cc.addr = addr;
+	cc.tls = ctx;
+	cc.service = &echo_service;
+	cc.timeout_ms = 5000;
+	if ((cl = rpc_client_new(&cc, &err)) == NULL ||
+	    (conn = rpc_conn_open(cl, &err)) == NULL)
+		fail("connect: %s", err.message);
+	if ((peer = attest_peer_of(rpc_conn_ssl(conn))) == NULL)
+		fail("no verified peer");
+	*out_iat = peer->report.issued_at;
+	cert = SSL_get1_peer_certificate(rpc_conn_ssl(conn));
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	hex = BN_bn2hex(bn);
+	snprintf(serial, slen, "%s", hex);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	X509_free(cert);
+	rpc_conn_close(conn);
+	rpc_client_free(cl);
+}
+
+/*
+ * An identity renews its key, evidence and certificate at two thirds of
+ * the validity, and handshakes after that present the new one.
+ */
+static int
+run_renewal(void)
+{
+	static const rpc_handler_fn handlers[ECHO_NMETHODS] = {
+		handle_any, handle_any, handle_any,
+	};
+	struct svc_trust *t = harness_trust();
+	struct tee_params tp = { .backend = "sim" };
+	struct server_config sc = { 0 };
+	struct attest_identity *id;
+	struct attest_verifier *v;
+	char ak[600], addr[64], s1[128], s2[128];
+	struct cl_error err;
+	SSL_CTX *sctx, *cctx;
+	struct server *srv;
+	int64_t iat1, iat2;
+	struct tee *tee;
+
+	cl_error_clear(&err);
+	snprintf(ak, sizeof(ak), "%s/keys/attestation-authority.key",
+	    harness_deploy());
+	tp.authority_key = ak;
+	memcpy(tp.config_sha256, t->bc.sha256, 32);
+	if ((tee = tee_open(&tp, &err)) == NULL ||
+	    (id = attest_identity_new(tee, "attest-test", 3, &err)) == NULL)
+		fail("%s", err.message);
+	v = attest_verifier_new(&t->bc, &t->ei);
+	if ((sctx = attest_server_ctx(id, v, echo_service.alpn, false, &err)) == NULL)
+		fail("%s", err.message);
+	sc.listen = "127.0.0.1:0";
+	sc.tls = sctx;
+	sc.service = &echo_service;
+	sc.handlers = handlers;
+	sc.io_threads = 1;
+	sc.workers = 1;
+	sc.max_frame = 65536;
+	sc.idle_timeout_ms = 5000;
+	sc.handshake_timeout_ms = 5000;
+	if ((srv = server_new(&sc, &err)) == NULL || server_start(srv, &err) != 0)
+		fail("server: %s", err.message);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", server_port(srv));
+	cctx = harness_client_ctx("attest-test", echo_service.alpn, false);
+
+	handshake_once(addr, cctx, s1, sizeof(s1), &iat1);
+	usleep(2600 * 1000);
+	handshake_once(addr, cctx, s2, sizeof(s2), &iat2);
+	printf("  certificate %s issued at %" PRId64 ", then %s issued at %"
+	    PRId64 "\n", s1, iat1, s2, iat2);
+	if (strcmp(s1, s2) == 0 || iat2 <= iat1)
+		fail("the certificate was not renewed");
+
+	SSL_CTX_free(cctx);
+	server_free(srv);
+	SSL_CTX_free(sctx);
+	attest_verifier_free(v);
+	attest_identity_free(id);
+	tee_close(tee);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	enum defect d;
@@ -482,5 +582,7 @@ main(int argc, char **argv)
 			return run_cert_case(cert_cases[i].d, cert_cases[i].re);
 	if (strcmp(argv[1], "not-inbound") == 0)
 		return run_not_inbound();
+	if (strcmp(argv[1], "renewal") == 0)
+		return run_renewal();
 	return run_deploy_case(argv[1]);
 }
