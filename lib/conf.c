@@ -125,12 +125,38 @@ conf_set(const struct conf_option *opts, size_t nopts, void *out,
     const char *name, const char *value, const char *file, int line,
     struct cl_error *err)
 {
+	const struct conf_table t = { opts, nopts, out };
+
+	return conf_set_tables(&t, 1, name, value, file, line, err);
+}
+
+/* The table and option named name; NULL when none. */
+static const struct conf_option *
+tables_find(const struct conf_table *t, size_t nt, const char *name,
+    size_t *out_table)
+{
+	for (size_t i = 0; i < nt; i++) {
+		const struct conf_option *o = conf_find(t[i].opts, t[i].nopts, name);
+
+		if (o != NULL) {
+			*out_table = i;
+			return o;
+		}
+	}
+	return NULL;
+}
+
+int
+conf_set_tables(const struct conf_table *t, size_t nt, const char *name,
+    const char *value, const char *file, int line, struct cl_error *err)
+{
 	static const char *const dur_sfx[] = { "", "ms", "s", "m", "h" };
 	static const int64_t dur_mul[] = { 1, 1, 1000, 60000, 3600000 };
 	static const char *const size_sfx[] = { "", "k", "K", "m", "M", "g", "G" };
 	static const int64_t size_mul[] = { 1, 1 << 10, 1 << 10, 1 << 20,
 	    1 << 20, 1 << 30, 1 << 30 };
-	const struct conf_option *o = conf_find(opts, nopts, name);
+	size_t ti = 0;
+	const struct conf_option *o = tables_find(t, nt, name, &ti);
 	char *field;
 	int64_t v = 0;
 	int rc;
@@ -138,7 +164,7 @@ conf_set(const struct conf_option *opts, size_t nopts, void *out,
 	if (o == NULL)
 		return cl_error_set_at(err, CL_ECONFIG, file, line,
 		    "unknown option '%s'", name);
-	field = (char *)out + o->offset;
+	field = (char *)t[ti].out + o->offset;
 
 	switch (o->type) {
 	case CONF_STRING:
@@ -398,32 +424,32 @@ conf_walk(struct buf *text, const char *file, const char *section,
 }
 
 struct load_state {
-	const struct conf_option *opts;
-	size_t nopts;
-	void *out;
+	const struct conf_table *t;
+	size_t nt;
 	const char *file;
 	bool is_private;
-	bool *seen;
+	bool *seen[8];		/* per table, per option */
 };
 
 static int
 load_visit(void *arg, char *key, char *value, int line, struct cl_error *err)
 {
 	struct load_state *st = arg;
-	const struct conf_option *o = conf_find(st->opts, st->nopts, key);
+	size_t ti = 0;
+	const struct conf_option *o = tables_find(st->t, st->nt, key, &ti);
 	int rc;
 
-	if (o != NULL && st->seen[o - st->opts])
+	if (o != NULL && st->seen[ti][o - st->t[ti].opts])
 		return cl_error_set_at(err, CL_ECONFIG, st->file, line,
 		    "option '%s' is set twice", key);
 	if (o != NULL && (o->flags & CONF_SECRET) && !st->is_private)
 		return cl_error_set_at(err, CL_ECONFIG, st->file, line,
 		    "'%s' holds secret option '%s' but is readable by others "
 		    "(chmod 600)", st->file, key);
-	if ((rc = conf_set(st->opts, st->nopts, st->out, key, value, st->file,
-	    line, err)) != 0)
+	if ((rc = conf_set_tables(st->t, st->nt, key, value, st->file, line,
+	    err)) != 0)
 		return rc;
-	st->seen[o - st->opts] = true;
+	st->seen[ti][o - st->t[ti].opts] = true;
 	return 0;
 }
 
@@ -480,39 +506,57 @@ int
 conf_load_section(const struct conf_option *opts, size_t nopts, void *out,
     const char *path, const char *section, struct cl_error *err)
 {
-	struct load_state st = { opts, nopts, out, path, false, NULL };
-	struct buf text = BUF_INIT;
-	int rc;
+	const struct conf_table t = { opts, nopts, out };
 
-	for (size_t i = 0; i < nopts; i++) {
-		if (opts[i].def == NULL)
-			continue;
-		if (conf_set(opts, nopts, out, opts[i].name, opts[i].def,
-		    "(default)", 0, err) != 0)
-			BUG("default of option '%s' is invalid", opts[i].name);
+	return conf_load_tables(&t, 1, path, section, true, err);
+}
+
+int
+conf_load_tables(const struct conf_table *t, size_t nt, const char *path,
+    const char *section, bool check_required, struct cl_error *err)
+{
+	struct load_state st = { t, nt, path, false, { NULL } };
+	struct buf text = BUF_INIT;
+	int rc = 0;
+
+	if (nt > CL_ARRAY_SIZE(st.seen))
+		BUG("too many option tables");
+	for (size_t k = 0; k < nt; k++) {
+		for (size_t i = 0; i < t[k].nopts; i++) {
+			if (t[k].opts[i].def == NULL)
+				continue;
+			if (conf_set_tables(t, nt, t[k].opts[i].name,
+			    t[k].opts[i].def, "(default)", 0, err) != 0)
+				BUG("default of option '%s' is invalid",
+				    t[k].opts[i].name);
+		}
+		st.seen[k] = xcalloc(t[k].nopts ? t[k].nopts : 1, sizeof(bool));
 	}
-	if (path == NULL) {
-		for (size_t i = 0; i < nopts; i++)
-			if (opts[i].flags & CONF_REQUIRED)
-				return cl_error_set(err, CL_ECONFIG,
-				    "required option '%s' is not set (no "
-				    "configuration file given)", opts[i].name);
-		return 0;
-	}
-	if ((rc = conf_read_file(path, &text, &st.is_private, err)) != 0)
-		goto out;
-	st.seen = xcalloc(nopts ? nopts : 1, sizeof(*st.seen));
-	if ((rc = conf_walk(&text, path, section, load_visit, &st, err)) != 0)
-		goto out;
-	for (size_t i = 0; i < nopts; i++) {
-		if ((opts[i].flags & CONF_REQUIRED) && !st.seen[i]) {
-			rc = cl_error_set_at(err, CL_ECONFIG, path, 0,
-			    "required option '%s' is not set", opts[i].name);
+	if (path != NULL) {
+		if ((rc = conf_read_file(path, &text, &st.is_private, err)) != 0)
 			goto out;
+		if ((rc = conf_walk(&text, path, section, load_visit, &st, err)) != 0)
+			goto out;
+	}
+	for (size_t k = 0; check_required && k < nt; k++) {
+		for (size_t i = 0; i < t[k].nopts; i++) {
+			if ((t[k].opts[i].flags & CONF_REQUIRED) && !st.seen[k][i]) {
+				if (path == NULL)
+					rc = cl_error_set(err, CL_ECONFIG,
+					    "required option '%s' is not set (no "
+					    "configuration file given)",
+					    t[k].opts[i].name);
+				else
+					rc = cl_error_set_at(err, CL_ECONFIG, path,
+					    0, "required option '%s' is not set",
+					    t[k].opts[i].name);
+				goto out;
+			}
 		}
 	}
 out:
-	free(st.seen);
+	for (size_t k = 0; k < nt; k++)
+		free(st.seen[k]);
 	buf_release(&text);
 	return rc;
 }

@@ -83,6 +83,28 @@ int conf_set(const struct conf_option *opts, size_t nopts, void *out,
     const char *name, const char *value, const char *file, int line,
     struct cl_error *err) CL_NONNULL(1, 3, 4, 5) CL_WUR;
 
+/*
+ * Several tables read from one file section, each writing its own struct:
+ * every service's shared options plus the service's own.
+ */
+struct conf_table {
+	const struct conf_option *opts;
+	size_t nopts;
+	void *out;
+};
+
+/*
+ * Apply every table's defaults, then the file's global lines and [section]
+ * (path may be NULL).  Names are looked up across all tables.  When
+ * check_required, a CONF_REQUIRED option the file did not set is an error.
+ */
+int conf_load_tables(const struct conf_table *t, size_t nt, const char *path,
+    const char *section, bool check_required, struct cl_error *err)
+	CL_NONNULL(1) CL_WUR;
+int conf_set_tables(const struct conf_table *t, size_t nt, const char *name,
+    const char *value, const char *file, int line, struct cl_error *err)
+	CL_NONNULL(1, 3, 4) CL_WUR;
+
 /* Free the strings the table owns in out. */
 void conf_release(const struct conf_option *opts, size_t nopts, void *out)
 	CL_NONNULL(1, 3);

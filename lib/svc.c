@@ -79,6 +79,8 @@ svc_trust_release(struct svc_trust *t)
 	buildconf_release(&t->bc);
 }
 
+#define SVC_MAX_PEERS 8
+
 /* A running service. */
 struct svc {
 	const struct svc_desc *desc;
@@ -89,7 +91,66 @@ struct svc {
 	struct attest_verifier *verifier;
 	SSL_CTX *ctx[2];
 	struct server *srv[2];
+	bool check_only;
+	bool inited;
+	struct {
+		SSL_CTX *ctx;
+		struct rpc_client *client;
+	} peer[SVC_MAX_PEERS];
+	size_t npeers;
 };
+
+const char *
+svc_name(const struct svc *s)
+{
+	return s->desc->name;
+}
+
+struct tee *
+svc_tee(struct svc *s)
+{
+	return s->tee;
+}
+
+const struct svc_trust *
+svc_trust_of(const struct svc *s)
+{
+	return &s->trust;
+}
+
+bool
+svc_check_only(const struct svc *s)
+{
+	return s->check_only;
+}
+
+struct rpc_client *
+svc_peer_client(struct svc *s, const char *peer, const char *addr,
+    const struct rpc_service *proto, struct cl_error *err)
+{
+	struct rpc_client_config cc = { 0 };
+	SSL_CTX *ctx;
+	struct rpc_client *cl;
+
+	if (s->npeers == SVC_MAX_PEERS)
+		BUG("service '%s' has too many peers", s->desc->name);
+	ctx = attest_client_ctx(s->id, s->verifier, peer, proto->alpn, err);
+	if (ctx == NULL)
+		return NULL;
+	cc.addr = addr;
+	cc.tls = ctx;
+	cc.service = proto;
+	cc.max_frame = (size_t)s->conf.max_frame;
+	cc.timeout_ms = 30000;
+	if ((cl = rpc_client_new(&cc, err)) == NULL) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	s->peer[s->npeers].ctx = ctx;
+	s->peer[s->npeers].client = cl;
+	s->npeers++;
+	return cl;
+}
 
 static volatile sig_atomic_t stop_requested;
 
@@ -136,15 +197,15 @@ load_conf(struct svc *s, const char *path, const char *const *override,
     size_t noverride, struct cl_error *err)
 {
 	const char *name = s->desc->name;
-	struct conf_option opts[SVC_MAX_OPTS];
+	struct conf_table t[2] = {
+		{ svc_conf_options, svc_conf_noptions, &s->conf },
+		{ s->desc->opts, s->desc->nopts, s->desc->opts_out },
+	};
+	size_t nt = s->desc->nopts > 0 ? 2 : 1;
 	int rc;
 
 	/* required options may come from -o: checked after them */
-	memcpy(opts, svc_conf_options, svc_conf_noptions * sizeof(opts[0]));
-	for (size_t k = 0; k < svc_conf_noptions; k++)
-		opts[k].flags &= ~(unsigned)CONF_REQUIRED;
-	if ((rc = conf_load_section(opts, svc_conf_noptions, &s->conf, path,
-	    name, err)) != 0)
+	if ((rc = conf_load_tables(t, nt, path, name, false, err)) != 0)
 		return rc;
 	for (size_t k = 0; k < noverride; k++) {
 		const char *eq = strchr(override[k], '=');
@@ -156,18 +217,20 @@ load_conf(struct svc *s, const char *path, const char *const *override,
 			    "not '%s'", override[k]);
 		memcpy(oname, override[k], (size_t)(eq - override[k]));
 		oname[eq - override[k]] = '\0';
-		if ((rc = conf_set(opts, svc_conf_noptions, &s->conf, oname,
-		    eq + 1, "(command line)", 0, err)) != 0)
+		if ((rc = conf_set_tables(t, nt, oname, eq + 1, "(command line)",
+		    0, err)) != 0)
 			return rc;
 	}
-	for (size_t k = 0; k < svc_conf_noptions; k++) {
-		const char *const *sp = (const char *const *)(const void *)
-		    ((const char *)&s->conf + svc_conf_options[k].offset);
+	for (size_t j = 0; j < nt; j++) {
+		for (size_t k = 0; k < t[j].nopts; k++) {
+			const char *const *sp = (const char *const *)(const void *)
+			    ((const char *)t[j].out + t[j].opts[k].offset);
 
-		if ((svc_conf_options[k].flags & CONF_REQUIRED) && *sp == NULL)
-			return cl_error_set(err, CL_ECONFIG, "required option "
-			    "'%s' is not set (use -c FILE or -o %s=...)",
-			    svc_conf_options[k].name, svc_conf_options[k].name);
+			if ((t[j].opts[k].flags & CONF_REQUIRED) && *sp == NULL)
+				return cl_error_set(err, CL_ECONFIG, "required "
+				    "option '%s' is not set (use -c FILE or -o "
+				    "%s=...)", t[j].opts[k].name, t[j].opts[k].name);
+		}
 	}
 	if (s->desc->api.service != NULL && s->conf.listen == NULL)
 		return cl_error_set(err, CL_ECONFIG, "'%s' needs 'listen' for "
@@ -263,11 +326,19 @@ svc_release(struct svc *s)
 		server_free(s->srv[i]);
 		SSL_CTX_free(s->ctx[i]);
 	}
+	if (s->inited && s->desc->fini != NULL)
+		s->desc->fini(s);
+	for (size_t i = 0; i < s->npeers; i++) {
+		rpc_client_free(s->peer[i].client);
+		SSL_CTX_free(s->peer[i].ctx);
+	}
 	attest_verifier_free(s->verifier);
 	attest_identity_free(s->id);
 	tee_close(s->tee);
 	svc_trust_release(&s->trust);
 	conf_release(svc_conf_options, svc_conf_noptions, &s->conf);
+	if (s->desc->nopts > 0)
+		conf_release(s->desc->opts, s->desc->nopts, s->desc->opts_out);
 }
 
 static void
@@ -315,11 +386,23 @@ svc_main(const struct svc_desc *desc, int argc, char **argv)
 		goto fail;
 	log_init(desc->name, "main", (enum log_level)s.conf.log_level,
 	    (enum log_format)s.conf.log_format);
-	if (show)
+	if (show) {
 		conf_show(svc_conf_options, svc_conf_noptions, &s.conf, stdout);
+		if (desc->nopts > 0)
+			conf_show(desc->opts, desc->nopts, desc->opts_out, stdout);
+	}
 	tls_global_init();
+	s.check_only = check_only;
 	if (setup_trust(&s, &err) != 0)
 		goto fail;
+	if (desc->init != NULL) {
+		if (desc->init(&s, &err) != 0) {
+			if (err.code == CL_OK)
+				cl_error_set(&err, CL_EINTERNAL, "initialisation failed");
+			goto fail;
+		}
+		s.inited = true;
+	}
 	if (check_only) {
 		printf("configuration OK\n");
 		svc_release(&s);

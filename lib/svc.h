@@ -67,8 +67,34 @@ struct svc_desc {
 	const char *name;
 	struct svc_endpoint_desc api;
 	struct svc_endpoint_desc internal;
-	void *app;
+	void *app;			/* handlers' rpc_ctx.app */
+	/* the service's own runtime options, written into opts_out */
+	const struct conf_option *opts;
+	size_t nopts;
+	void *opts_out;
+	/*
+	 * Called once trust is set up and before any endpoint listens (and
+	 * also with -n, to check everything); a failure stops the start
+	 * with err's reason.  fini runs after the endpoints are gone.
+	 */
+	int (*init)(struct svc *s, struct cl_error *err);
+	void (*fini)(struct svc *s);
 };
+
+/* What init and handlers may use of the running service. */
+const char *svc_name(const struct svc *s) CL_NONNULL(1);
+struct tee *svc_tee(struct svc *s) CL_NONNULL(1);
+const struct svc_trust *svc_trust_of(const struct svc *s) CL_NONNULL(1);
+bool svc_check_only(const struct svc *s) CL_NONNULL(1);
+
+/*
+ * A client of peer's internal endpoint at addr, presenting this service's
+ * attested identity and accepting only the service named peer.  The
+ * client belongs to s (freed with it).
+ */
+struct rpc_client *svc_peer_client(struct svc *s, const char *peer,
+    const char *addr, const struct rpc_service *proto, struct cl_error *err)
+	CL_NONNULL(1, 2, 3, 4) CL_WUR;
 
 /* Run a service until SIGINT/SIGTERM; returns the process exit code. */
 int svc_main(const struct svc_desc *desc, int argc, char **argv);
