@@ -26,6 +26,7 @@
 struct cli_net {
 	const char *dir;
 	const char *addr;	/* --addr: overrides the runtime configuration */
+	const char *user;	/* --user: act as this logged-in user */
 	int64_t timeout_ms;
 };
 
@@ -57,6 +58,29 @@ const char *cli_dir(const struct cli_net *net);
 
 CL_PRINTF(1, 2) void cli_error(const char *fmt, ...);
 
+/*
+ * Attach the saved login (net->user, $CLOISTER_USER or the current one)
+ * to req as "user" and "token".  Prints the reason and returns -1 when
+ * there is none or it expired.
+ */
+int cli_attach_login(const struct cli_net *net, json_t *req);
+
+/*
+ * Call m on c's service and print a failure as "cloister: <what>: <why>",
+ * with a hint to log in again when the token is refused.
+ */
+int cli_call(struct cli_conn *c, const struct rpc_method *m, json_t *req,
+    json_t **out_resp, const char *what);
+
+/* credentials.c */
+int cred_save(const char *dir, const char *user, const char *token,
+    int64_t exp);
+int cred_forget(const char *dir, const char *user);
+int cred_get(const char *dir, const char *user, char *out_user, size_t ulen,
+    struct buf *out_token);
+/* A password from file, $CLOISTER_PASSWORD, or the terminal (no echo). */
+int cli_read_password(const char *prompt, const char *file, struct buf *out);
+
 /* Every service protocol this tool knows (for cloister attest). */
 extern const struct rpc_service *const cli_services[];
 extern const size_t cli_nservices;
@@ -66,5 +90,9 @@ int cmd_dev(int argc, char **argv);
 int cmd_echo(int argc, char **argv);
 int cmd_enclave_info(int argc, char **argv);
 int cmd_tee(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_whoami(int argc, char **argv);
 
 #endif

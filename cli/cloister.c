@@ -11,7 +11,10 @@
 
 #include "cli.h"
 #include "deploy.h"
+#include "authentication_internal_schema.h"
+#include "authentication_schema.h"
 #include "echo_schema.h"
+#include "frontend_schema.h"
 #include "log.h"
 #include "tls.h"
 
@@ -26,19 +29,29 @@ static const struct cmd commands[] = {
 	{ "dev", cmd_dev, "make development keys and build configuration" },
 	{ "echo", cmd_echo, "talk to an echo service (ping, say)" },
 	{ "enclave-info", cmd_enclave_info, "generate, sign or verify enclave info" },
+	{ "login", cmd_login, "log in; later commands act as this user" },
+	{ "logout", cmd_logout, "forget a saved login" },
 	{ "tee", cmd_tee, "show which TEE interfaces this host offers" },
+	{ "user", cmd_user, "register, update, list and delete users; passwords" },
+	{ "whoami", cmd_whoami, "who the platform says you are" },
 };
 
 const struct rpc_service *const cli_services[] = {
+	&authentication_service,
+	&authentication_internal_service,
 	&echo_service,
+	&frontend_service,
 };
 const size_t cli_nservices = CL_ARRAY_SIZE(cli_services);
 
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: cloister <command> [options] [arguments]\n\n"
-	    "commands:\n");
+	fprintf(fp, "usage: cloister [--dir DIR] [--user ID] <command> [options] "
+	    "[arguments]\n\n"
+	    "  --dir DIR   the deployment (default $CLOISTER_DIR)\n"
+	    "  --user ID   act as this logged-in user (default: the last to "
+	    "log in)\n\ncommands:\n");
 	for (size_t i = 0; i < CL_ARRAY_SIZE(commands); i++)
 		fprintf(fp, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fprintf(fp, "\nRun 'cloister <command> --help' for a command's options.\n");
@@ -62,7 +75,7 @@ cli_net_option(struct cli_net *net, int argc, char **argv, int *i)
 	const char *a = argv[*i];
 
 	if (strcmp(a, "--dir") != 0 && strcmp(a, "--addr") != 0 &&
-	    strcmp(a, "--timeout") != 0)
+	    strcmp(a, "--timeout") != 0 && strcmp(a, "--user") != 0)
 		return 0;
 	if (*i + 1 >= argc) {
 		cli_error("option '%s' needs a value", a);
@@ -72,6 +85,8 @@ cli_net_option(struct cli_net *net, int argc, char **argv, int *i)
 		net->dir = argv[++*i];
 	} else if (strcmp(a, "--addr") == 0) {
 		net->addr = argv[++*i];
+	} else if (strcmp(a, "--user") == 0) {
+		net->user = argv[++*i];
 	} else {
 		char *end;
 		long long v;
@@ -161,6 +176,40 @@ fail:
 	return -1;
 }
 
+int
+cli_attach_login(const struct cli_net *net, json_t *req)
+{
+	const char *dir = cli_dir(net);
+	struct buf token = BUF_INIT;
+	char user[256];
+
+	if (dir == NULL || cred_get(dir, net->user, user, sizeof(user), &token) != 0) {
+		buf_release(&token);
+		return -1;
+	}
+	json_object_set_new(req, "user", json_string(user));
+	json_object_set_new(req, "token", json_string(token.p));
+	buf_release(&token);
+	return 0;
+}
+
+int
+cli_call(struct cli_conn *c, const struct rpc_method *m, json_t *req,
+    json_t **out_resp, const char *what)
+{
+	struct cl_error err;
+	int rc;
+
+	cl_error_clear(&err);
+	rc = rpc_client_call(c->client, m, req, out_resp, &err);
+	if (rc == 0)
+		return 0;
+	cli_error("%s: %s", what, err.message);
+	if (rc == CL_EAUTH && strcmp(m->name, "user_login") != 0)
+		fprintf(stderr, "(log in again with 'cloister login ID')\n");
+	return rc;
+}
+
 void
 cli_disconnect(struct cli_conn *c)
 {
@@ -175,6 +224,14 @@ int
 main(int argc, char **argv)
 {
 	log_init("cloister", "cli", LOG_LVL_WARN, LOG_FMT_TEXT);
+	/* --dir and --user may also come before the command */
+	while (argc > 2 && (strcmp(argv[1], "--dir") == 0 ||
+	    strcmp(argv[1], "--user") == 0)) {
+		setenv(argv[1][2] == 'd' ? "CLOISTER_DIR" : "CLOISTER_USER",
+		    argv[2], 1);
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

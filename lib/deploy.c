@@ -24,7 +24,7 @@ const struct deploy_inbound deploy_default_inbound[] = {
 	{ "storage", "management,scheduler" },
 	{ "access_control", "frontend,management" },
 	{ "scheduler", "execution" },
-	{ "echo", "" },
+	{ "echo", "frontend" },
 };
 const size_t deploy_default_ninbound = CL_ARRAY_SIZE(deploy_default_inbound);
 

@@ -57,6 +57,7 @@ struct rpc_method {
 	const char *name;
 	int id;			/* index in the service's method table */
 	unsigned flags;
+	const char *upstream;	/* frontend: the service it is forwarded to */
 	const char *doc;
 	const struct rpc_field *req;
 	size_t nreq;

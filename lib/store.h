@@ -29,7 +29,11 @@
 #include "buf.h"
 #include "err.h"
 
-#define STORE_KEY_MAX		512
+/*
+ * 511, not 512: LMDB's largest key (mdb_env_get_maxkeysize, 511 bytes in
+ * the default build); store_lmdb.c checks it at open.
+ */
+#define STORE_KEY_MAX		511
 #define STORE_VALUE_MAX		(16u * 1024 * 1024)
 #define STORE_QUEUE_NAME_MAX	128
 #define STORE_APPLY_MAX		64	/* operations in one store_apply */
@@ -74,9 +78,11 @@ struct store_op {
 
 /*
  * Atomically: if every check holds, apply every write, in order.
- * A failed check is CL_ESTATE, *out_failed (may be NULL) its index, and
- * nothing is written.  This is compare-and-set, and a small multi-key
- * transaction.
+ * Checks see the state before any of the transaction's writes, wherever
+ * they stand in ops.  A failed check is CL_ESTATE, *out_failed (may be
+ * NULL) its index, and nothing is written.  This is compare-and-set, and
+ * a small multi-key transaction.  At most STORE_APPLY_MAX operations; 0
+ * does nothing.
  */
 int store_apply(struct store *s, const struct store_op *ops, size_t n,
     size_t *out_failed, struct cl_error *err) CL_NONNULL(1, 2) CL_WUR;
@@ -87,8 +93,10 @@ typedef int (*store_list_fn)(void *arg, const void *key, size_t klen,
 
 /*
  * Entries whose key starts with prefix, in key order, strictly after
- * after (NULL = from the start), at most limit (<= STORE_LIST_MAX).
- * *out_more tells whether entries remain past the last one given.
+ * after (NULL = from the start), at most limit (1..STORE_LIST_MAX).
+ * *out_more tells whether entries remain past the last one given.  Key
+ * and value are borrowed until fn returns; fn may call into the store.
+ * A record that does not open ends the listing with CL_EDENIED.
  */
 int store_list(struct store *s, const void *prefix, size_t plen,
     const void *after, size_t alen, size_t limit, store_list_fn fn, void *arg,
@@ -98,7 +106,10 @@ int store_list(struct store *s, const void *prefix, size_t plen,
 int store_enqueue(struct store *s, const char *queue, const void *val,
     size_t vlen, uint64_t *out_id, struct cl_error *err)
 	CL_NONNULL(1, 2) CL_WUR;
-/* Remove and return the oldest item; CL_ENOTFOUND when empty. */
+/*
+ * Remove and return the oldest item; CL_ENOTFOUND when empty.  An item
+ * that does not open (CL_EDENIED) has been removed all the same.
+ */
 int store_dequeue(struct store *s, const char *queue, struct buf *out,
     uint64_t *out_id, struct cl_error *err) CL_NONNULL(1, 2, 3) CL_WUR;
 /* Items waiting in queue. */

@@ -10,6 +10,18 @@
 
 #include "store.h"
 
+/*
+ * A sealed record, as backends store it:
+ *
+ *   version (1, = 1) | key id (8) | nonce (12) | ciphertext | tag (16)
+ *
+ * AES-256-GCM with associated data "cloister-store-v1\0", a kind byte
+ * ('k' for a key's value, 'q' for a queue item) and the key or queue name.
+ */
+#define STORE_SEAL_VERSION	1
+#define STORE_SEAL_HDR		(1 + 8 + 12)
+#define STORE_SEAL_OVERHEAD	(STORE_SEAL_HDR + 16)
+
 struct store_backend {
 	const char *name;
 	/* Open at location; set *out_priv. */
@@ -20,7 +32,11 @@ struct store_backend {
 	int (*put)(void *priv, const void *key, size_t klen, const void *val,
 	    size_t vlen, struct cl_error *err);
 	int (*del)(void *priv, const void *key, size_t klen, struct cl_error *err);
-	/* ops' values are sealed; CHECK_EQ compares sealed bytes exactly. */
+	/*
+	 * ops' values are sealed; CHECK_EQ compares sealed bytes exactly.
+	 * All checks are made, on the state before the writes, then the
+	 * writes in order, in one transaction.
+	 */
 	int (*apply)(void *priv, const struct store_op *ops, size_t n,
 	    size_t *out_failed, struct cl_error *err);
 	int (*list)(void *priv, const void *prefix, size_t plen,
@@ -33,6 +49,13 @@ struct store_backend {
 	int (*queue_length)(void *priv, const char *queue, uint64_t *out_n,
 	    struct cl_error *err);
 };
+
+/*
+ * The backend under s and its handle in *out_priv (borrowed until
+ * store_close): for tests that reach the sealed bytes.
+ */
+const struct store_backend *store_backend_of(struct store *s, void **out_priv)
+	CL_NONNULL(1, 2);
 
 extern const struct store_backend store_backend_lmdb;
 extern const struct store_backend store_backend_pg;

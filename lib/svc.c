@@ -7,6 +7,8 @@
 
 #include "crypto.h"
 #include "log.h"
+#include "secret.h"
+#include "store.h"
 #include "svc.h"
 #include "tls.h"
 
@@ -122,6 +124,24 @@ bool
 svc_check_only(const struct svc *s)
 {
 	return s->check_only;
+}
+
+struct store *
+svc_open_store(struct svc *s, const char *backend, const char *location,
+    const char *label, struct cl_error *err)
+{
+	uint8_t *key = secret_alloc(TEE_SEAL_KEY_BYTES);
+	uint8_t id[TEE_SEAL_KEY_ID_BYTES];
+	struct store *st = NULL;
+
+	if (key == NULL) {
+		cl_error_set(err, CL_ENOMEM, "cannot lock memory for the sealing key");
+		return NULL;
+	}
+	if (tee_seal_key(s->tee, label, key, id, err) == 0)
+		st = store_open(backend, location ? location : "", key, id, err);
+	secret_free(key);
+	return st;
 }
 
 struct rpc_client *

@@ -88,6 +88,14 @@ const struct svc_trust *svc_trust_of(const struct svc *s) CL_NONNULL(1);
 bool svc_check_only(const struct svc *s) CL_NONNULL(1);
 
 /*
+ * Open a store sealed with this deployment's key for purpose label (see
+ * tee_seal_key).  Caller owns; store_close releases it.
+ */
+struct store *svc_open_store(struct svc *s, const char *backend,
+    const char *location, const char *label, struct cl_error *err)
+	CL_NONNULL(1, 2, 4) CL_WUR;
+
+/*
  * A client of peer's internal endpoint at addr, presenting this service's
  * attested identity and accepting only the service named peer.  The
  * client belongs to s (freed with it).

@@ -16,7 +16,9 @@
  * signed by every auditor key in DIR/keys (regenerated at each up while
  * those development keys are there, since rebuilt executables change
  * their measurements); runtime.conf with a free loopback port per
- * endpoint.  Logs go to DIR/logs/<service>.log.
+ * endpoint and each service's data directory under DIR/data; and, for
+ * development, a random password for the first PlatformAdmin in
+ * DIR/keys/admin.password (0600).  Logs go to DIR/logs/<service>.log.
  *
  * Processes: the foreground "up" forks the supervisor (a daemon holding
  * DIR/cloisterd.pid), which starts each service and reports readiness
@@ -37,6 +39,8 @@
 #include <signal.h>
 #include <time.h>
 
+#include <openssl/rand.h>
+
 #include "buf.h"
 #include "conf.h"
 #include "crypto.h"
@@ -53,7 +57,9 @@ static const struct service {
 	const char *name;
 	bool api, internal;
 } services[] = {
+	{ "authentication", true, true },
 	{ "echo", true, true },
+	{ "frontend", true, false },
 };
 #define NSERVICES CL_ARRAY_SIZE(services)
 
@@ -128,12 +134,29 @@ write_runtime_conf(const char *path)
 	buf_addf(&b, "enclave_info = %s/%s\n", dir, DEPLOY_ENCLAVE_INFO);
 	buf_addf(&b, "attestation = sim\n");
 	buf_addf(&b, "attestation_key = %s/%s\n", dir, DEPLOY_AUTHORITY_KEY);
+	unsigned api[NSERVICES], internal[NSERVICES];
+
+	for (size_t i = 0; i < NSERVICES; i++) {
+		api[i] = services[i].api ? free_port() : 0;
+		internal[i] = services[i].internal ? free_port() : 0;
+	}
 	for (size_t i = 0; i < NSERVICES; i++) {
 		buf_addf(&b, "\n[%s]\n", services[i].name);
 		if (services[i].api)
-			buf_addf(&b, "listen = 127.0.0.1:%u\n", free_port());
+			buf_addf(&b, "listen = 127.0.0.1:%u\n", api[i]);
 		if (services[i].internal)
-			buf_addf(&b, "internal_listen = 127.0.0.1:%u\n", free_port());
+			buf_addf(&b, "internal_listen = 127.0.0.1:%u\n", internal[i]);
+		/* a service's peers: NAME_addr = their internal endpoint */
+		if (strcmp(services[i].name, "frontend") == 0)
+			for (size_t j = 0; j < NSERVICES; j++)
+				if (services[j].internal)
+					buf_addf(&b, "%s_addr = 127.0.0.1:%u\n",
+					    services[j].name, internal[j]);
+		if (strcmp(services[i].name, "authentication") == 0) {
+			buf_addf(&b, "store_path = %s/data/authentication\n", dir);
+			buf_addf(&b, "admin_password_file = %s/keys/admin.password\n",
+			    dir);
+		}
 	}
 	cl_error_clear(&err);
 	if (crypto_write_file(path, b.p, b.len, 0644, &err) != 0)
@@ -173,6 +196,26 @@ prepare(void)
 	}
 	path_in(path, sizeof(path), "logs");
 	mkdir(path, 0700);
+	path_in(path, sizeof(path), "data");
+	mkdir(path, 0700);
+	path_in(path, sizeof(path), "keys/admin.password");
+	if (dev_keys && !exists(path)) {
+		uint8_t rnd[15];
+		struct buf pw = BUF_INIT;
+
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			die("no randomness");
+		crypto_b64_encode(&pw, rnd, sizeof(rnd));
+		for (size_t i = 0; i < pw.len; i++)
+			if (pw.p[i] == '+' || pw.p[i] == '/')
+				pw.p[i] = 'x';
+		buf_addch(&pw, '\n');
+		if (crypto_write_file(path, pw.p, pw.len, 0600, &err) != 0)
+			die("%s", err.message);
+		printf("the first PlatformAdmin is 'admin'; its password is in %s\n",
+		    path);
+		buf_release(&pw);
+	}
 	path_in(path, sizeof(path), DEPLOY_RUNTIME);
 	if (!exists(path))
 		write_runtime_conf(path);

@@ -160,8 +160,8 @@ main(int argc, char **argv)
 {
 	static const char *const top_keys[] = { "service", "version", "doc",
 	    "requests", NULL };
-	static const char *const m_keys[] = { "doc", "inline", "request",
-	    "response", NULL };
+	static const char *const m_keys[] = { "doc", "inline", "upstream",
+	    "request", "response", NULL };
 	json_error_t jerr;
 	json_t *root, *reqs, *m;
 	const char *svc, *name;
@@ -235,6 +235,8 @@ main(int argc, char **argv)
 		put_str(c, names[i]);
 		fprintf(c, ", %zu, %s, ", i, json_is_true(json_object_get(m,
 		    "inline")) ? "RPC_M_INLINE" : "0");
+		put_str(c, json_string_value(json_object_get(m, "upstream")));
+		fprintf(c, ", ");
 		put_str(c, json_string_value(json_object_get(m, "doc")));
 		if (json_object_size(rq))
 			fprintf(c, ",\n\t  %s_%s_req, %zu", svc, names[i],

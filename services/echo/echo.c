@@ -17,13 +17,25 @@
 #include "echo_schema.h"
 #include "svc.h"
 
+/*
+ * The caller_* fields are only believed from the frontend, over the
+ * internal endpoint (an attested peer admitted by the inbound list):
+ * anyone may write them on the API endpoint.
+ */
 static int
 echo_say(struct rpc_ctx *ctx, const json_t *req, json_t *resp,
     struct cl_error *err)
 {
-	(void)ctx;
+	bool vouched = ctx->peer_name != NULL &&
+	    strcmp(ctx->peer_name, "frontend") == 0;
+
 	(void)err;
 	json_object_set(resp, "message", json_object_get(req, "message"));
+	if (vouched && json_object_get(req, "caller_id") != NULL) {
+		json_object_set(resp, "caller_id", json_object_get(req, "caller_id"));
+		json_object_set(resp, "caller_role",
+		    json_object_get(req, "caller_role"));
+	}
 	return 0;
 }
 

@@ -37,11 +37,11 @@ static const struct rpc_field get_req[] = {
 };
 
 static const struct rpc_method methods[] = {
-	{ "alpha", 0, RPC_M_INLINE, "first", NULL, 0, NULL, 0 },
-	{ "get", 1, 0, "", get_req, 1, put_resp, 2 },
-	{ "put", 2, 0, "", put_req, CL_ARRAY_SIZE(put_req), put_resp, 2 },
-	{ "put_many", 3, 0, "", put_req, CL_ARRAY_SIZE(put_req), NULL, 0 },
-	{ "zeta", 4, 0, "last", NULL, 0, NULL, 0 },
+	{ "alpha", 0, RPC_M_INLINE, NULL, "first", NULL, 0, NULL, 0 },
+	{ "get", 1, 0, NULL, "", get_req, 1, put_resp, 2 },
+	{ "put", 2, 0, NULL, "", put_req, CL_ARRAY_SIZE(put_req), put_resp, 2 },
+	{ "put_many", 3, 0, NULL, "", put_req, CL_ARRAY_SIZE(put_req), NULL, 0 },
+	{ "zeta", 4, 0, NULL, "last", NULL, 0, NULL, 0 },
 };
 
 static const struct rpc_service svc = {
