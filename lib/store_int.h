@@ -21,6 +21,8 @@
 #define STORE_SEAL_VERSION	1
 #define STORE_SEAL_HDR		(1 + 8 + 12)
 #define STORE_SEAL_OVERHEAD	(STORE_SEAL_HDR + 16)
+/* The largest record; backends refuse to copy out a larger one. */
+#define STORE_RECORD_MAX	(STORE_VALUE_MAX + STORE_SEAL_OVERHEAD)
 
 struct store_backend {
 	const char *name;

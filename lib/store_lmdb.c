@@ -176,6 +176,12 @@ lmdb_get(void *priv, const void *key, size_t klen, struct buf *out,
 	if ((rc = txn_begin(l, true, &txn, err)) != 0)
 		return rc;
 	rc = mdb_get(txn, l->kv, &k, &v);
+	if (rc == 0 && v.mv_size > STORE_RECORD_MAX) {
+		mdb_txn_abort(txn);
+		return cl_error_set(err, CL_EDENIED, "record of %zu bytes in "
+		    "'%s' is larger than any sealed value", v.mv_size,
+		    l->path);
+	}
 	if (rc == 0)
 		buf_add(out, v.mv_data, v.mv_size);
 	mdb_txn_abort(txn);
@@ -357,6 +363,9 @@ queue_prefix(uint8_t out[QKEY_MAX], const char *queue)
 {
 	size_t n = strlen(queue);
 
+	if (n > STORE_QUEUE_NAME_MAX)
+		BUG("queue name of %zu bytes", n);
+
 	memcpy(out, queue, n + 1);
 	return n + 1;
 }
@@ -462,7 +471,9 @@ lmdb_dequeue(void *priv, const char *queue, struct buf *out, uint64_t *out_id,
 		goto fail;
 	}
 	id = get_be64((const uint8_t *)k.mv_data + qlen);
-	buf_add(out, v.mv_data, v.mv_size);
+	/* Removed all the same, as store.h says of items that do not open. */
+	if (v.mv_size <= STORE_RECORD_MAX)
+		buf_add(out, v.mv_data, v.mv_size);
 	if ((rc = mdb_cursor_del(cur, 0)) != 0) {
 		rc = lmdb_fail(l, rc, "del", err);
 		goto fail;
@@ -478,6 +489,10 @@ lmdb_dequeue(void *priv, const char *queue, struct buf *out, uint64_t *out_id,
 	}
 	if (out_id != NULL)
 		*out_id = id;
+	if (v.mv_size > STORE_RECORD_MAX)
+		return cl_error_set(err, CL_EDENIED, "removed an item of %zu "
+		    "bytes from '%s', larger than any sealed value", v.mv_size,
+		    l->path);
 	return 0;
 fail:
 	if (cur != NULL)

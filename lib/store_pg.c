@@ -21,8 +21,11 @@
  * use, and dropped (reconnected later) when it breaks during a call.  A
  * call that only reads, or writes the same thing again (get, put, list,
  * queue_length), is retried once on a fresh connection when its
- * connection broke; the others report the failure, since the server may
- * have committed them.
+ * connection broke, and so is a store_apply whose connection broke before
+ * COMMIT was sent; del, enqueue and dequeue report the failure, since the
+ * server may have done them (a retry could enqueue twice or lose an item).
+ * When one connection breaks the idle ones are closed too: a restarted
+ * server leaves them all dead.
  *
  * store_apply runs SERIALIZABLE: its checks read with SELECT ... FOR
  * UPDATE, and two transactions that both find a key absent and both
@@ -265,6 +268,28 @@ pg_release(struct pg *pg, size_t slot, PGconn *c)
 }
 
 /*
+ * Close the idle connections.  Called when one connection broke: the
+ * server may have restarted, and then the idle ones are dead too, though
+ * libpq will not know until it next uses them.
+ */
+static void
+pg_drop_idle(struct pg *pg)
+{
+	PGconn *dead[PG_POOL_SIZE];
+	size_t n = 0;
+
+	pthread_mutex_lock(&pg->lock);
+	for (size_t i = 0; i < PG_POOL_SIZE; i++)
+		if (!pg->busy[i] && pg->conn[i] != NULL) {
+			dead[n++] = pg->conn[i];
+			pg->conn[i] = NULL;
+		}
+	pthread_mutex_unlock(&pg->lock);
+	while (n > 0)
+		PQfinish(dead[--n]);
+}
+
+/*
  * Run one statement on a pooled connection; *out_res (caller owns, PQclear)
  * on success.  idempotent: retry once when the connection broke.
  */
@@ -291,6 +316,8 @@ pg_run(struct pg *pg, const char *sql, const struct pg_params *p,
 			return 0;
 		}
 		PQclear(r);
+		if (broken)
+			pg_drop_idle(pg);
 		if (!broken || !idempotent || attempt > 0)
 			return rc;
 		if (err != NULL)
@@ -361,10 +388,13 @@ pg_get(void *priv, const void *key, size_t klen, struct buf *out,
 	param_bytea(&p, key, klen);
 	if ((rc = pg_run(priv, sql_get, &p, true, "get", &r, err)) != 0)
 		return rc;
-	if (PQntuples(r) == 1)
-		buf_add(out, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
-	else
+	if (PQntuples(r) != 1)
 		rc = cl_error_set(err, CL_ENOTFOUND, "key not found");
+	else if ((size_t)PQgetlength(r, 0, 0) > STORE_RECORD_MAX)
+		rc = cl_error_set(err, CL_EDENIED, "record of %d bytes is "
+		    "larger than any sealed value", PQgetlength(r, 0, 0));
+	else
+		buf_add(out, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
 	PQclear(r);
 	return rc;
 }
@@ -419,20 +449,24 @@ tx_exec(PGconn *c, const char *sql, const struct pg_params *p,
 
 /*
  * One attempt at apply's transaction.  On failure the transaction is
- * rolled back; *out_retry tells whether a new attempt may succeed.
+ * rolled back; *out_retry tells whether a new attempt may succeed: after
+ * a serialization failure, or when the connection broke before COMMIT was
+ * sent (so nothing was committed).  *out_broken: the connection broke.
  */
 static int
 apply_once(PGconn *c, const struct store_op *ops, size_t n,
-    size_t *out_failed, bool *out_retry, struct cl_error *err)
+    size_t *out_failed, bool *out_retry, bool *out_broken,
+    struct cl_error *err)
 {
 	PGresult *r;
 	size_t i;
 	int rc;
 
 	*out_retry = false;
+	*out_broken = false;
 	if ((rc = tx_exec(c, "BEGIN ISOLATION LEVEL SERIALIZABLE", NULL,
 	    "begin", out_retry, NULL, err)) != 0)
-		return rc;
+		goto fail;
 	for (i = 0; i < n; i++) {
 		struct pg_params p = { 0 };
 		bool ok;
@@ -475,11 +509,16 @@ apply_once(PGconn *c, const struct store_op *ops, size_t n,
 			goto fail;
 	}
 	if ((rc = tx_exec(c, "COMMIT", NULL, "commit", out_retry, NULL,
-	    err)) != 0)
-		goto fail;
+	    err)) != 0) {
+		*out_broken = PQstatus(c) == CONNECTION_BAD;
+		return rc;
+	}
 	return 0;
 fail:
-	if (PQtransactionStatus(c) != PQTRANS_IDLE)
+	if (PQstatus(c) == CONNECTION_BAD) {
+		*out_broken = true;
+		*out_retry = true;
+	} else if (PQtransactionStatus(c) != PQTRANS_IDLE)
 		PQclear(PQexec(c, "ROLLBACK"));
 	return rc;
 }
@@ -502,13 +541,15 @@ pg_apply(void *priv, const struct store_op *ops, size_t n,
 	for (int attempt = 0;; attempt++) {
 		PGconn *c;
 		size_t slot;
-		bool retry;
+		bool retry, broken;
 		int rc;
 
 		if ((rc = pg_acquire(pg, &slot, &c, err)) != 0)
 			return rc;
-		rc = apply_once(c, ops, n, out_failed, &retry, err);
+		rc = apply_once(c, ops, n, out_failed, &retry, &broken, err);
 		pg_release(pg, slot, c);
+		if (broken)
+			pg_drop_idle(pg);
 		if (rc == 0 || !retry)
 			return rc;
 		if (attempt == PG_RETRY_MAX) {
@@ -532,6 +573,8 @@ pg_apply(void *priv, const struct store_op *ops, size_t n,
 static size_t
 prefix_upper(uint8_t out[STORE_KEY_MAX], const void *prefix, size_t plen)
 {
+	if (plen > STORE_KEY_MAX)
+		BUG("list prefix of %zu bytes", plen);
 	if (plen > 0)
 		memcpy(out, prefix, plen);
 	while (plen > 0 && out[plen - 1] == 0xff)
@@ -613,7 +656,14 @@ pg_dequeue(void *priv, const char *queue, struct buf *out, uint64_t *out_id,
 	if (PQntuples(r) == 1) {
 		if (out_id != NULL)
 			*out_id = get_int8(r, 0, 0);
-		buf_add(out, PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1));
+		/* An oversized item is removed all the same, and refused. */
+		if ((size_t)PQgetlength(r, 0, 1) <= STORE_RECORD_MAX)
+			buf_add(out, PQgetvalue(r, 0, 1),
+			    (size_t)PQgetlength(r, 0, 1));
+		else
+			rc = cl_error_set(err, CL_EDENIED, "removed an item of "
+			    "%d bytes, larger than any sealed value",
+			    PQgetlength(r, 0, 1));
 	} else
 		rc = cl_error_set(err, CL_ENOTFOUND, "queue is empty");
 	PQclear(r);

@@ -50,6 +50,13 @@ static const struct conf_option auth_options[] = {
 	  "argon2id memory per password hash (OWASP: 19M with 2 passes)" },
 	{ "argon2_passes", CONF_INT, O(argon2_passes), 1, 10, "2", NULL, 0,
 	  "argon2id passes" },
+	{ "throttle_after", CONF_INT, O(throttle_after), 1, 100, "3", NULL, 0,
+	  "failed logins in a row after which each attempt must wait longer" },
+	{ "lockout_after", CONF_INT, O(lockout_after), 2, 1000, "10", NULL, 0,
+	  "failed logins in a row that lock the account" },
+	{ "lockout_time", CONF_DURATION, O(lockout_time_ms), 1000,
+	  7 * 24 * 3600 * 1000LL, "15m", NULL, 0,
+	  "how long a locked account stays locked" },
 };
 #undef O
 

@@ -24,16 +24,14 @@
 #define AUTH_TOKEN_KEY_BYTES	32
 
 /*
- * Login throttling: after AUTH_FREE_FAILURES consecutive failures, the
- * next attempt must wait 2^(failures - AUTH_FREE_FAILURES) seconds after
- * the last failure (at most AUTH_MAX_WAIT_S); at AUTH_LOCK_FAILURES the
- * account locks for AUTH_LOCK_S.  A successful login, or a password reset
- * by a manager, clears the count.
+ * Login throttling (options throttle_after, lockout_after, lockout_time):
+ * after throttle_after consecutive failures, the next attempt must wait
+ * 2^(failures - throttle_after) seconds after the last failure (at most
+ * AUTH_MAX_WAIT_S); at lockout_after failures the account locks for
+ * lockout_time.  A successful login, or a password reset by a manager,
+ * clears the count.
  */
-#define AUTH_FREE_FAILURES	3
 #define AUTH_MAX_WAIT_S		60
-#define AUTH_LOCK_FAILURES	10
-#define AUTH_LOCK_S		900
 
 enum role {
 	ROLE_INVALID = 0,
@@ -51,6 +49,9 @@ struct auth_opts {
 	char *admin_password_file;
 	int64_t argon2_memory;		/* bytes */
 	int64_t argon2_passes;
+	int64_t throttle_after;
+	int64_t lockout_after;
+	int64_t lockout_time_ms;
 };
 
 struct auth {

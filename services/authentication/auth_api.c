@@ -70,6 +70,7 @@ managed_target(struct auth *a, const struct user *caller, const char *id,
  */
 
 struct login_result {
+	struct auth *a;
 	int64_t now;
 	bool ok;
 };
@@ -87,8 +88,8 @@ record_attempt(struct user *u, void *arg, struct cl_error *err)
 	}
 	u->failures++;
 	u->last_failure = r->now;
-	if (u->failures >= AUTH_LOCK_FAILURES)
-		u->locked_until = r->now + AUTH_LOCK_S;
+	if (u->failures >= r->a->opts.lockout_after)
+		u->locked_until = r->now + r->a->opts.lockout_time_ms / 1000;
 	return 0;
 }
 
@@ -98,7 +99,7 @@ user_login(struct rpc_ctx *ctx, const json_t *req, json_t *resp,
 {
 	struct auth *a = ctx->app;
 	const char *id = str(req, "id"), *pw = str(req, "password");
-	struct login_result r = { (int64_t)time(NULL), false };
+	struct login_result r = { a, (int64_t)time(NULL), false };
 	pthread_mutex_t *lk = user_lock(a, id);
 	struct buf token = BUF_INIT;
 	struct user u;
@@ -119,8 +120,9 @@ user_login(struct rpc_ctx *ctx, const json_t *req, json_t *resp,
 		    u.locked_until - r.now, u.failures);
 		goto out;
 	}
-	if (u.failures >= AUTH_FREE_FAILURES) {
-		int64_t shift = u.failures - AUTH_FREE_FAILURES;
+	/* a lockout that has run out counts as the wait */
+	if (u.failures >= a->opts.throttle_after && u.locked_until == 0) {
+		int64_t shift = u.failures - a->opts.throttle_after;
 		int64_t wait = shift >= 6 ? AUTH_MAX_WAIT_S :
 		    CL_MIN((int64_t)1 << shift, AUTH_MAX_WAIT_S);
 
@@ -208,8 +210,10 @@ apply_update(struct user *u, void *arg, struct cl_error *err)
 {
 	struct update *up = arg;
 	enum role role = up->role != ROLE_INVALID ? up->role : u->role;
-	const char *attr = up->attr ? up->attr : u->attr;
+	char attr[AUTH_ATTR_MAX + 1];	/* a copy: u->attr is rewritten below */
 	int rc;
+
+	snprintf(attr, sizeof(attr), "%s", up->attr ? up->attr : u->attr);
 
 	/* re-checked on the record as it is now, not as it was read */
 	if (!may_manage(up->caller, u->role, u->attr) ||

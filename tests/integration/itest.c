@@ -8,15 +8,21 @@
  * failing directive stops the case with its line number; the service is
  * always stopped.  Directives (A names a connection):
  *
- *   service NAME            which service (default echo); before start
- *   option NAME=VALUE       a runtime option override; before start
- *   start                   start the service (implicit at first use)
- *   connect A [internal|internal-anon] [alpn=PROTO|none]
- *                           open an attested TLS connection to the API
- *                           endpoint, or to the internal endpoint as this
- *                           program's own attested identity ('itest'), or
- *                           to it with no identity; must succeed
- *   connect-fail A REGEX [internal|internal-anon] [alpn=PROTO|none]
+ *   service NAME            the default service (echo); before it starts
+ *   option NAME=VALUE       a runtime option of the default service
+ *   start [NAME [OPT=VALUE...]]
+ *                           start the default service, or another one with
+ *                           these options (implicit at first use)
+ *   expect-start-fail NAME REGEX [OPT=VALUE...]
+ *                           starting NAME must fail with a reason matching
+ *   restart NAME            stop it (must exit cleanly) and start it again
+ *                           with the same options
+ *   connect A [to=NAME] [internal|internal-anon] [alpn=PROTO|none]
+ *                           open an attested TLS connection to a service's
+ *                           API endpoint, or to its internal endpoint as
+ *                           this program's own attested identity ('itest'),
+ *                           or to it with no identity; must succeed
+ *   connect-fail A REGEX [to=NAME] [internal|internal-anon] [alpn=...]
  *                           opening must fail with an error matching REGEX
  *   tcp A                   open a plain TCP connection (no TLS)
  *   send A JSON             send one frame whose body is JSON, verbatim
@@ -33,9 +39,19 @@
  *   alive                   a new connection completes a 'say' round trip
  *   many CONNS CALLS        CONNS threads share one pooled client and each
  *                           makes CALLS checked 'say' calls
+ *   parallel A N JSON WANT  N threads, each with its own connection like A's,
+ *                           send JSON and expect WANT (as 'expect')
+ *   capture VAR FIELD       remember a field of the last frame read as ${VAR}
+ *   env NAME=VALUE          set an environment variable for services started
+ *                           afterwards
+ *   write FILE MODE TEXT    write TEXT (and a newline) to FILE, octal MODE
  *   sleep MS
- *   log REGEX               the service log has a line matching REGEX
- *   stop                    stop the service; it must exit with status 0
+ *   log [NAME] REGEX        the service's log has a line matching REGEX
+ *   stop [NAME]             stop the service; it must exit with status 0
+ *
+ * Every line is expanded first: ${tmp} is a fresh directory for the case,
+ * ${NAME.api} and ${NAME.internal} a started service's addresses, ${VAR}
+ * a captured value.
  */
 #include "compat.h"
 
@@ -48,8 +64,12 @@
 
 #include <openssl/err.h>
 
+#include "authentication_internal_schema.h"
+#include "authentication_schema.h"
 #include "buf.h"
+#include "crypto.h"
 #include "echo_schema.h"
+#include "frontend_schema.h"
 #include "frame.h"
 #include "harness.h"
 #include "rpc_client.h"
@@ -57,23 +77,40 @@
 
 #define MAX_CONNS 16
 #define MAX_OPTS 32
+#define MAX_SVCS 8
+#define MAX_VARS 32
 
 struct tconn {
 	char name[16];
+	char addr[64];
+	char words[4][64];	/* how it was opened, for 'parallel' */
+	int nwords;
 	struct rpc_client *cl;
 	SSL_CTX *ctx;
 	struct rpc_conn *c;	/* TLS */
 	int fd;			/* plain TCP, or the TLS socket */
 };
 
+struct tsvc {
+	char name[32];
+	char *opts[MAX_OPTS];
+	int nopts;
+	bool started;		/* started at least once: has a log */
+	struct svc_proc proc;	/* pid -1 once stopped */
+};
+
 struct itest {
 	const char *path;
 	int line;
-	char service[32];
-	char *opts[MAX_OPTS];
-	int nopts;
-	bool started;
-	struct svc_proc proc;
+	struct tsvc svc[MAX_SVCS];	/* svc[0]: the default service */
+	int nsvc;
+	char tmp[256];
+	struct {
+		char name[64];
+		char *value;
+	} var[MAX_VARS];
+	int nvar;
+	json_t *last;			/* the last frame read */
 	struct tconn conns[MAX_CONNS];
 };
 
@@ -89,35 +126,84 @@ failf(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	if (T.started) {
-		fprintf(stderr, "--- service log (%s) ---\n", T.proc.log_path);
-		{
-			FILE *fp = fopen(T.proc.log_path, "r");
-			char l[1024];
+	for (int i = 0; i < T.nsvc; i++) {
+		struct tsvc *sv = &T.svc[i];
+		FILE *fp;
+		char l[1024];
 
-			while (fp != NULL && fgets(l, sizeof(l), fp) != NULL)
+		if (!sv->started)
+			continue;
+		fprintf(stderr, "--- log of %s (%s) ---\n", sv->name,
+		    sv->proc.log_path);
+		if ((fp = fopen(sv->proc.log_path, "r")) != NULL) {
+			while (fgets(l, sizeof(l), fp) != NULL)
 				fputs(l, stderr);
-			if (fp != NULL)
-				fclose(fp);
+			fclose(fp);
 		}
-		harness_stop(&T.proc);
+		harness_stop(&sv->proc);
 	}
 	exit(1);
 }
 
+static struct tsvc *
+svc_find(const char *name, bool create)
+{
+	for (int i = 0; i < T.nsvc; i++)
+		if (strcmp(T.svc[i].name, name) == 0)
+			return &T.svc[i];
+	if (!create)
+		failf("no service '%s' in this case", name);
+	if (T.nsvc == MAX_SVCS)
+		failf("too many services");
+	snprintf(T.svc[T.nsvc].name, sizeof(T.svc[0].name), "%s", name);
+	T.svc[T.nsvc].proc.pid = -1;
+	return &T.svc[T.nsvc++];
+}
+
+/* The protocol spoken on a service's API or internal endpoint. */
+static const struct rpc_service *
+protocol_of(const char *name, bool internal)
+{
+	if (strcmp(name, "echo") == 0)
+		return &echo_service;
+	if (strcmp(name, "authentication") == 0)
+		return internal ? &authentication_internal_service :
+		    &authentication_service;
+	if (strcmp(name, "frontend") == 0)
+		return &frontend_service;
+	failf("no protocol known for service '%s'", name);
+}
+
 static void
-ensure_started(void)
+svc_start(struct tsvc *sv)
 {
 	struct cl_error err;
 
-	if (T.started)
-		return;
 	cl_error_clear(&err);
-	T.opts[T.nopts] = NULL;
-	if (harness_start(&T.proc, T.service, NULL, (const char *const *)T.opts,
-	    10000, &err) != 0)
-		failf("cannot start '%s': %s", T.service, err.message);
-	T.started = true;
+	sv->opts[sv->nopts] = NULL;
+	if (harness_start(&sv->proc, sv->name, NULL, (const char *const *)sv->opts,
+	    15000, &err) != 0)
+		failf("cannot start '%s': %s", sv->name, err.message);
+	sv->started = true;
+}
+
+static void
+svc_stop(struct tsvc *sv)
+{
+	int st = harness_stop(&sv->proc);
+
+	sv->proc.pid = -1;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		failf("'%s' did not exit cleanly (status %#x)", sv->name, st);
+}
+
+/* The default service, started when first needed. */
+static struct tsvc *
+ensure_started(void)
+{
+	if (!T.svc[0].started)
+		svc_start(&T.svc[0]);
+	return &T.svc[0];
 }
 
 static struct tconn *
@@ -176,29 +262,38 @@ client_new(SSL_CTX *ctx, const char *addr, int64_t timeout_ms)
 	return cl;
 }
 
-/* Client context and address from "internal|internal-anon alpn=..." words. */
+/*
+ * Client context and address from "to=NAME internal|internal-anon
+ * alpn=..." words.
+ */
 static SSL_CTX *
 ctx_from_args(char **words, int nwords, const char **out_addr)
 {
-	const char *alpn = echo_service.alpn;
+	const char *alpn = NULL;
 	bool internal = false, anon = false;
+	struct tsvc *sv = NULL;
 	SSL_CTX *ctx;
 
-	*out_addr = T.proc.addr;
 	for (int i = 0; i < nwords; i++) {
 		if (strcmp(words[i], "internal") == 0 ||
 		    strcmp(words[i], "internal-anon") == 0) {
 			internal = true;
 			anon = words[i][8] == '-';
-			*out_addr = T.proc.internal_addr;
 		} else if (strncmp(words[i], "alpn=", 5) == 0) {
 			alpn = words[i] + 5;
+		} else if (strncmp(words[i], "to=", 3) == 0) {
+			sv = svc_find(words[i] + 3, false);
 		} else {
 			failf("unknown connect option '%s'", words[i]);
 		}
 	}
-	ctx = harness_client_ctx("echo", strcmp(alpn, "none") == 0 ?
-	    echo_service.alpn : alpn, internal && !anon);
+	if (sv == NULL)
+		sv = ensure_started();
+	*out_addr = internal ? sv->proc.internal_addr : sv->proc.addr;
+	if (alpn == NULL)
+		alpn = protocol_of(sv->name, internal)->alpn;
+	ctx = harness_client_ctx(sv->name, strcmp(alpn, "none") == 0 ?
+	    "none" : alpn, internal && !anon);
 	if (strcmp(alpn, "none") == 0)
 		SSL_CTX_set_alpn_protos(ctx, NULL, 0);
 	return ctx;
@@ -211,9 +306,11 @@ do_connect(const char *name, char **words, int nwords, const char *fail_re)
 	struct cl_error err;
 	const char *addr;
 
-	ensure_started();
 	cl_error_clear(&err);
 	t->ctx = ctx_from_args(words, nwords, &addr);
+	snprintf(t->addr, sizeof(t->addr), "%s", addr);
+	for (int i = 0; i < nwords && i < 4; i++)
+		snprintf(t->words[t->nwords++], sizeof(t->words[0]), "%s", words[i]);
 	t->cl = client_new(t->ctx, addr, 10000);
 	t->c = rpc_conn_open(t->cl, &err);
 	if (fail_re == NULL) {
@@ -308,6 +405,8 @@ read_json(struct tconn *t)
 	if (obj == NULL)
 		failf("server sent invalid JSON on '%s': %s", t->name, b.p);
 	buf_release(&b);
+	json_decref(T.last);
+	T.last = json_incref(obj);
 	return obj;
 }
 
@@ -431,8 +530,7 @@ do_alive(void)
 	SSL_CTX *ctx = harness_client_ctx("echo", echo_service.alpn, false);
 	struct rpc_client *cl;
 
-	ensure_started();
-	cl = client_new(ctx, T.proc.addr, 5000);
+	cl = client_new(ctx, ensure_started()->proc.addr, 5000);
 	say_roundtrip(cl, "are you there?");
 	rpc_client_free(cl);
 	SSL_CTX_free(ctx);
@@ -478,7 +576,7 @@ do_many(int nconns, int calls)
 {
 	SSL_CTX *ctx = harness_client_ctx("echo", echo_service.alpn, false);
 	struct rpc_client_config cc = {
-		.addr = T.proc.addr, .tls = ctx, .service = &echo_service,
+		.addr = NULL, .tls = ctx, .service = &echo_service,
 		.timeout_ms = 20000, .max_idle = (unsigned)nconns,
 	};
 	struct many_arg *args = calloc((size_t)nconns, sizeof(*args));
@@ -486,9 +584,8 @@ do_many(int nconns, int calls)
 	struct cl_error err;
 	struct rpc_client *cl;
 
-	ensure_started();
 	cl_error_clear(&err);
-	cc.addr = T.proc.addr;
+	cc.addr = ensure_started()->proc.addr;
 	if ((cl = rpc_client_new(&cc, &err)) == NULL)
 		failf("client: %s", err.message);
 	for (int i = 0; i < nconns; i++) {
@@ -575,25 +672,235 @@ rest(char *p)
 	return p;
 }
 
+/* Expand ${tmp}, ${NAME.api}, ${NAME.internal} and ${VAR} in line. */
 static void
-run_line(char *line)
+expand(const char *line, struct buf *out)
 {
-	char *p = line, *cmd = word(&p), *a;
+	buf_clear(out);
+	while (*line) {
+		const char *end;
+		char name[96];
+		const char *val = NULL;
+
+		if (line[0] != '$' || line[1] != '{' ||
+		    (end = strchr(line, '}')) == NULL || end - line - 2 >= 96) {
+			buf_addch(out, *line++);
+			continue;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)(end - line - 2), line + 2);
+		if (strcmp(name, "tmp") == 0)
+			val = T.tmp;
+		for (int i = 0; val == NULL && i < T.nvar; i++)
+			if (strcmp(T.var[i].name, name) == 0)
+				val = T.var[i].value;
+		for (int i = 0; val == NULL && i < T.nsvc; i++) {
+			size_t n = strlen(T.svc[i].name);
+
+			if (strncmp(name, T.svc[i].name, n) != 0 || name[n] != '.')
+				continue;
+			if (strcmp(name + n + 1, "api") == 0)
+				val = T.svc[i].proc.addr;
+			else if (strcmp(name + n + 1, "internal") == 0)
+				val = T.svc[i].proc.internal_addr;
+		}
+		if (val == NULL)
+			failf("nothing to expand '${%s}' to", name);
+		buf_adds(out, val);
+		line = end + 1;
+	}
+}
+
+struct par_arg {
+	struct tconn *like;
+	const char *send, *want;
+	char failure[256];
+};
+
+static void *
+par_main(void *p)
+{
+	struct par_arg *a = p;
+	const char *addr;
+	char *words[4];
+	struct rpc_client *cl;
+	struct rpc_conn *c;
+	struct buf b = BUF_INIT;
+	struct cl_error err;
+	uint8_t hdr[CL_FRAME_HDR_LEN];
+	json_t *got = NULL, *want = json_loads(a->want, 0, NULL), *v;
+	const char *k;
+	SSL_CTX *ctx;
+
+	for (int i = 0; i < a->like->nwords; i++)
+		words[i] = a->like->words[i];
+	ctx = ctx_from_args(words, a->like->nwords, &addr);
+	cl = client_new(ctx, addr, 20000);
+	cl_error_clear(&err);
+	frame_put_header(hdr, strlen(a->send));
+	buf_add(&b, hdr, sizeof(hdr));
+	buf_adds(&b, a->send);
+	if ((c = rpc_conn_open(cl, &err)) == NULL ||
+	    rpc_conn_write(c, b.p, b.len, &err) != 0 ||
+	    rpc_conn_read_frame(c, &b, &err) != 0) {
+		snprintf(a->failure, sizeof(a->failure), "%s", err.message);
+	} else if ((got = json_loadb(b.p, b.len, 0, NULL)) == NULL) {
+		snprintf(a->failure, sizeof(a->failure), "invalid JSON answer");
+	} else {
+		json_object_foreach(want, k, v)
+			if (!json_equal(v, json_object_get(got, k)))
+				snprintf(a->failure, sizeof(a->failure), "member '%s' "
+				    "differs: %.200s", k, b.p);
+	}
+	json_decref(got);
+	json_decref(want);
+	rpc_conn_close(c);
+	rpc_client_free(cl);
+	SSL_CTX_free(ctx);
+	buf_release(&b);
+	return NULL;
+}
+
+static void
+do_parallel(struct tconn *like, int n, const char *send, const char *want)
+{
+	struct par_arg *args = calloc((size_t)n, sizeof(*args));
+	pthread_t *th = calloc((size_t)n, sizeof(*th));
+
+	json_t *w = json_loads(want, 0, NULL);
+
+	if (!json_is_object(w))
+		failf("parallel: expected value is not a JSON object");
+	json_decref(w);
+	for (int i = 0; i < n; i++) {
+		args[i] = (struct par_arg){ like, send, want, "" };
+		if (pthread_create(&th[i], NULL, par_main, &args[i]) != 0)
+			failf("pthread_create failed");
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < n; i++)
+		if (args[i].failure[0] != '\0')
+			failf("parallel request %d: %s", i, args[i].failure);
+	printf("  %d parallel requests answered as expected\n", n);
+	free(args);
+	free(th);
+}
+
+static void
+run_line(char *raw)
+{
+	struct buf line = BUF_INIT;
+	char *p, *cmd, *a;
 	struct buf b = BUF_INIT;
 
-	if (cmd == NULL || cmd[0] == '#')
+	expand(raw, &line);
+	p = line.p;
+	cmd = word(&p);
+	if (cmd == NULL || cmd[0] == '#') {
+		buf_release(&line);
 		return;
+	}
 	printf("%s:%d: %s %.120s\n", T.path, T.line, cmd, p);
 	fflush(stdout);
 
 	if (strcmp(cmd, "service") == 0) {
-		snprintf(T.service, sizeof(T.service), "%s", rest(p));
+		snprintf(T.svc[0].name, sizeof(T.svc[0].name), "%s", rest(p));
 	} else if (strcmp(cmd, "option") == 0) {
-		if (T.started || T.nopts == MAX_OPTS - 1)
+		if (T.svc[0].started || T.svc[0].nopts == MAX_OPTS - 1)
 			failf("option after start, or too many options");
-		T.opts[T.nopts++] = strdup(rest(p));
-	} else if (strcmp(cmd, "start") == 0) {
-		ensure_started();
+		T.svc[0].opts[T.svc[0].nopts++] = strdup(rest(p));
+	} else if (strcmp(cmd, "start") == 0 ||
+	    strcmp(cmd, "expect-start-fail") == 0) {
+		char *name = word(&p), *re = NULL, *o;
+		struct tsvc *sv;
+
+		if (name == NULL) {
+			ensure_started();
+			goto done;
+		}
+		if (cmd[0] == 'e' && (re = word(&p)) == NULL)
+			failf("usage: expect-start-fail NAME REGEX [OPT=VALUE...]");
+		sv = svc_find(name, true);
+		if (sv->proc.pid > 0)
+			failf("'%s' is already running", name);
+		for (int i = 0; i < sv->nopts; i++)
+			free(sv->opts[i]);
+		sv->nopts = 0;
+		while ((o = word(&p)) != NULL && sv->nopts < MAX_OPTS - 1)
+			sv->opts[sv->nopts++] = strdup(o);
+		if (re == NULL) {
+			svc_start(sv);
+		} else {
+			struct cl_error err;
+			regex_t rx;
+
+			cl_error_clear(&err);
+			sv->opts[sv->nopts] = NULL;
+			if (harness_start(&sv->proc, sv->name, NULL,
+			    (const char *const *)sv->opts, 15000, &err) == 0) {
+				sv->started = true;
+				failf("'%s' started, expected a refusal", name);
+			}
+			if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0)
+				failf("bad regex '%s'", re);
+			if (regexec(&rx, err.message, 0, NULL, 0) != 0)
+				failf("'%s' failed with '%s', expected /%s/", name,
+				    err.message, re);
+			regfree(&rx);
+			unlink(sv->proc.log_path);
+			printf("  refused to start: %s\n", err.message);
+		}
+	} else if (strcmp(cmd, "restart") == 0) {
+		struct tsvc *sv = svc_find(rest(p), false);
+
+		svc_stop(sv);
+		unlink(sv->proc.log_path);
+		svc_start(sv);
+	} else if (strcmp(cmd, "parallel") == 0) {
+		struct tconn *t = conn_find(word(&p), false);
+		int64_t n = num(word(&p));
+		char *send = word(&p), *want = rest(p);
+
+		if (n < 1 || n > 200 || send == NULL)
+			failf("usage: parallel A N JSON WANT (JSON without spaces)");
+		do_parallel(t, (int)n, send, want);
+	} else if (strcmp(cmd, "capture") == 0) {
+		char *var = word(&p), *field = word(&p);
+		json_t *v = json_object_get(T.last, field ? field : "");
+
+		int slot = T.nvar;
+
+		if (var == NULL || !json_is_string(v))
+			failf("capture: the last frame has no string '%s'", field);
+		for (int i = 0; i < T.nvar; i++)
+			if (strcmp(T.var[i].name, var) == 0)
+				slot = i;
+		if (slot == MAX_VARS)
+			failf("too many variables");
+		if (slot == T.nvar)
+			T.nvar++;
+		free(T.var[slot].value);
+		snprintf(T.var[slot].name, sizeof(T.var[0].name), "%s", var);
+		T.var[slot].value = strdup(json_string_value(v));
+	} else if (strcmp(cmd, "env") == 0) {
+		char *eq = strchr(rest(p), '=');
+
+		if (eq == NULL)
+			failf("usage: env NAME=VALUE");
+		*eq = '\0';
+		setenv(rest(p), eq + 1, 1);
+	} else if (strcmp(cmd, "write") == 0) {
+		char *file = word(&p), *mode = word(&p), *text = rest(p);
+		struct cl_error err;
+		struct buf t = BUF_INIT;
+
+		cl_error_clear(&err);
+		buf_adds(&t, text);
+		buf_addch(&t, '\n');
+		if (file == NULL || mode == NULL || crypto_write_file(file, t.p,
+		    t.len, (int)strtol(mode, NULL, 8), &err) != 0)
+			failf("write: %s", err.message);
+		buf_release(&t);
 	} else if (strcmp(cmd, "connect") == 0 || strcmp(cmd, "connect-fail") == 0) {
 		char *words[4], *re = NULL;
 		int n = 0;
@@ -612,7 +919,8 @@ run_line(char *line)
 
 		ensure_started();
 		cl_error_clear(&err);
-		if ((t->fd = rpc_tcp_connect(T.proc.addr, 5000, &err)) < 0)
+		if ((t->fd = rpc_tcp_connect(ensure_started()->proc.addr, 5000,
+		    &err)) < 0)
 			failf("tcp: %s", err.message);
 	} else if (strcmp(cmd, "send") == 0) {
 		struct tconn *t = conn_find(word(&p), false);
@@ -680,31 +988,36 @@ run_line(char *line)
 	} else if (strcmp(cmd, "sleep") == 0) {
 		usleep((useconds_t)num(rest(p)) * 1000);
 	} else if (strcmp(cmd, "log") == 0) {
-		char *re = rest(p);
+		char *re = rest(p), *sp = strchr(re, ' ');
 		int64_t deadline = harness_now_ms() + 3000;
+		struct tsvc *sv = &T.svc[0];
 
+		/* "log NAME REGEX" when NAME is a service of this case */
+		if (sp != NULL) {
+			*sp = '\0';
+			for (int i = 0; i < T.nsvc; i++)
+				if (strcmp(T.svc[i].name, re) == 0)
+					sv = &T.svc[i];
+			if (sv != &T.svc[0] || strcmp(T.svc[0].name, re) == 0)
+				re = sp + 1;
+			else
+				*sp = ' ';
+		}
 		/* a log line may trail the event that causes it */
-		while (!harness_log_has(&T.proc, re)) {
+		while (!harness_log_has(&sv->proc, re)) {
 			if (harness_now_ms() > deadline)
 				failf("no log line matches /%s/", re);
 			usleep(20000);
 		}
 	} else if (strcmp(cmd, "stop") == 0) {
-		int st;
-
-		ensure_started();
-		st = harness_stop(&T.proc);
-		T.started = false;
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-			T.started = true;
-			failf("service did not exit cleanly (status %#x)", st);
-		}
-		T.started = true;	/* keep the log for 'log' directives */
-		T.proc.pid = -1;
+		a = word(&p);
+		svc_stop(a ? svc_find(a, false) : ensure_started());
 	} else {
 		failf("unknown directive '%s'", cmd);
 	}
+done:
 	buf_release(&b);
+	buf_release(&line);
 }
 
 int
@@ -714,15 +1027,21 @@ main(int argc, char **argv)
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
+	int rc = 0;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: itest CASEFILE\n");
 		return 2;
 	}
 	T.path = argv[1];
-	snprintf(T.service, sizeof(T.service), "echo");
+	svc_find("echo", true);
 	for (int i = 0; i < MAX_CONNS; i++)
 		T.conns[i].fd = -1;
+	snprintf(T.tmp, sizeof(T.tmp), "/tmp/itest-%d-XXXXXX", (int)getpid());
+	if (mkdtemp(T.tmp) == NULL) {
+		fprintf(stderr, "itest: mkdtemp: %s\n", strerror(errno));
+		return 2;
+	}
 	if ((fp = fopen(T.path, "r")) == NULL) {
 		fprintf(stderr, "itest: cannot open '%s': %s\n", T.path,
 		    strerror(errno));
@@ -739,19 +1058,35 @@ main(int argc, char **argv)
 	for (int i = 0; i < MAX_CONNS; i++)
 		if (T.conns[i].name[0] != '\0')
 			conn_drop(&T.conns[i]);
-	if (T.started && T.proc.pid > 0) {
-		int st = harness_stop(&T.proc);
+	for (int i = T.nsvc - 1; i >= 0; i--) {
+		struct tsvc *sv = &T.svc[i];
 
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-			fprintf(stderr, "%s: FAIL: service did not exit cleanly "
-			    "(status %#x)\n", T.path, st);
-			return 1;
+		if (sv->proc.pid > 0) {
+			int st = harness_stop(&sv->proc);
+
+			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+				fprintf(stderr, "%s: FAIL: '%s' did not exit cleanly "
+				    "(status %#x); its log: %s\n", T.path, sv->name,
+				    st, sv->proc.log_path);
+				rc = 1;
+				continue;
+			}
 		}
+		if (sv->started)
+			unlink(sv->proc.log_path);
+		for (int j = 0; j < sv->nopts; j++)
+			free(sv->opts[j]);
 	}
-	if (T.started)
-		unlink(T.proc.log_path);
-	for (int i = 0; i < T.nopts; i++)
-		free(T.opts[i]);
-	printf("%s: PASS\n", T.path);
-	return 0;
+	for (int i = 0; i < T.nvar; i++)
+		free(T.var[i].value);
+	json_decref(T.last);
+	if (rc == 0) {
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", T.tmp);
+		if (system(cmd) != 0)
+			fprintf(stderr, "warning: cannot remove %s\n", T.tmp);
+		printf("%s: PASS\n", T.path);
+	}
+	return rc;
 }

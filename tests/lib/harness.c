@@ -111,7 +111,9 @@ static const struct {
 	const char *name;
 	bool api, internal;
 } endpoints[] = {
+	{ "authentication", true, true },
 	{ "echo", true, true },
+	{ "frontend", true, false },
 };
 
 /* Copy the value of key=VALUE (up to a space) from line into out. */

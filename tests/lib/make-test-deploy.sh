@@ -11,11 +11,14 @@ dir=${2:?usage: make-test-deploy.sh BUILD DIR}
 cl="$build/cloister"
 if [ ! -f "$dir/build.json" ]; then
 	rm -rf "$dir"
-	"$cl" dev init "$dir" --inbound echo=itest >/dev/null
+	"$cl" dev init "$dir" --inbound echo=itest,frontend \
+		--inbound authentication=frontend,itest >/dev/null
 fi
 "$cl" enclave-info generate --build-config "$dir/build.json" \
 	--out "$dir/enclave_info.json" \
 	echo="$build/cloister-echo" \
+	authentication="$build/cloister-authentication" \
+	frontend="$build/cloister-frontend" \
 	itest="$build/tests/itest" \
 	attest-test="$build/tests/attest_test" \
 	bench="$build/bench/bench_echo" >/dev/null
