@@ -57,6 +57,7 @@ static const struct service {
 	const char *name;
 	bool api, internal;
 } services[] = {
+	{ "storage", false, true },
 	{ "authentication", true, true },
 	{ "echo", true, true },
 	{ "frontend", true, false },
@@ -152,6 +153,8 @@ write_runtime_conf(const char *path)
 				if (services[j].internal)
 					buf_addf(&b, "%s_addr = 127.0.0.1:%u\n",
 					    services[j].name, internal[j]);
+		if (strcmp(services[i].name, "storage") == 0)
+			buf_addf(&b, "store_location = %s/data/storage\n", dir);
 		if (strcmp(services[i].name, "authentication") == 0) {
 			buf_addf(&b, "store_path = %s/data/authentication\n", dir);
 			buf_addf(&b, "admin_password_file = %s/keys/admin.password\n",

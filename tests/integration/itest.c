@@ -44,18 +44,23 @@
  *   capture VAR FIELD       remember a field of the last frame read as ${VAR}
  *   env NAME=VALUE          set an environment variable for services started
  *                           afterwards
+ *   shell VAR CMD...        run CMD with sh; it must succeed; its first line
+ *                           of output becomes ${VAR}
+ *   cleanup CMD...          run CMD with sh when the case ends, pass or fail
  *   write FILE MODE TEXT    write TEXT (and a newline) to FILE, octal MODE
  *   sleep MS
  *   log [NAME] REGEX        the service's log has a line matching REGEX
  *   stop [NAME]             stop the service; it must exit with status 0
  *
  * Every line is expanded first: ${tmp} is a fresh directory for the case,
+ * ${src} the source tree,
  * ${NAME.api} and ${NAME.internal} a started service's addresses, ${VAR}
  * a captured value.
  */
 #include "compat.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <poll.h>
@@ -70,6 +75,7 @@
 #include "crypto.h"
 #include "echo_schema.h"
 #include "frontend_schema.h"
+#include "storage_schema.h"
 #include "frame.h"
 #include "harness.h"
 #include "rpc_client.h"
@@ -111,10 +117,14 @@ struct itest {
 	} var[MAX_VARS];
 	int nvar;
 	json_t *last;			/* the last frame read */
+	char *cleanup[8];
+	int ncleanup;
 	struct tconn conns[MAX_CONNS];
 };
 
 static struct itest T;
+
+static void run_cleanups(void);
 
 static CL_NORETURN void CL_PRINTF(1, 2)
 failf(const char *fmt, ...)
@@ -142,7 +152,20 @@ failf(const char *fmt, ...)
 		}
 		harness_stop(&sv->proc);
 	}
+	run_cleanups();
 	exit(1);
+}
+
+static void
+run_cleanups(void)
+{
+	while (T.ncleanup > 0) {
+		char *cmd = T.cleanup[--T.ncleanup];
+
+		if (system(cmd) != 0)
+			fprintf(stderr, "warning: cleanup '%s' failed\n", cmd);
+		free(cmd);
+	}
 }
 
 static struct tsvc *
@@ -171,6 +194,8 @@ protocol_of(const char *name, bool internal)
 		    &authentication_service;
 	if (strcmp(name, "frontend") == 0)
 		return &frontend_service;
+	if (strcmp(name, "storage") == 0)
+		return &storage_service;
 	failf("no protocol known for service '%s'", name);
 }
 
@@ -653,6 +678,15 @@ word(char **p)
 		s++;
 	if (*s == '\0')
 		return NULL;
+	if (*s == '"') {		/* "a word with spaces" */
+		char *close = strchr(s + 1, '"');
+
+		if (close == NULL)
+			failf("unterminated quote");
+		*close = '\0';
+		*p = close + 1;
+		return s + 1;
+	}
 	w = s;
 	while (*s && *s != ' ' && *s != '\t')
 		s++;
@@ -690,6 +724,8 @@ expand(const char *line, struct buf *out)
 		snprintf(name, sizeof(name), "%.*s", (int)(end - line - 2), line + 2);
 		if (strcmp(name, "tmp") == 0)
 			val = T.tmp;
+		if (strcmp(name, "src") == 0)
+			val = getenv("CL_SOURCE_DIR") ? getenv("CL_SOURCE_DIR") : ".";
 		for (int i = 0; val == NULL && i < T.nvar; i++)
 			if (strcmp(T.var[i].name, name) == 0)
 				val = T.var[i].value;
@@ -882,6 +918,34 @@ run_line(char *raw)
 		free(T.var[slot].value);
 		snprintf(T.var[slot].name, sizeof(T.var[0].name), "%s", var);
 		T.var[slot].value = strdup(json_string_value(v));
+	} else if (strcmp(cmd, "shell") == 0) {
+		char *var = word(&p), *c = rest(p), out[1024] = "";
+		FILE *pp = popen(c, "r");
+		int slot = T.nvar;
+
+		if (var == NULL || pp == NULL)
+			failf("usage: shell VAR CMD...");
+		if (fgets(out, sizeof(out), pp) == NULL)
+			out[0] = '\0';
+		while (fgetc(pp) != EOF)
+			;
+		if (pclose(pp) != 0)
+			failf("'%s' failed", c);
+		out[strcspn(out, "\n")] = '\0';
+		for (int i = 0; i < T.nvar; i++)
+			if (strcmp(T.var[i].name, var) == 0)
+				slot = i;
+		if (slot == MAX_VARS)
+			failf("too many variables");
+		if (slot == T.nvar)
+			T.nvar++;
+		free(T.var[slot].value);
+		snprintf(T.var[slot].name, sizeof(T.var[0].name), "%s", var);
+		T.var[slot].value = strdup(out);
+	} else if (strcmp(cmd, "cleanup") == 0) {
+		if (T.ncleanup == (int)CL_ARRAY_SIZE(T.cleanup))
+			failf("too many cleanups");
+		T.cleanup[T.ncleanup++] = strdup(rest(p));
 	} else if (strcmp(cmd, "env") == 0) {
 		char *eq = strchr(rest(p), '=');
 
@@ -1042,6 +1106,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "itest: mkdtemp: %s\n", strerror(errno));
 		return 2;
 	}
+	/* traversable, so a PostgreSQL run as 'postgres' can live inside */
+	chmod(T.tmp, 0711);
 	if ((fp = fopen(T.path, "r")) == NULL) {
 		fprintf(stderr, "itest: cannot open '%s': %s\n", T.path,
 		    strerror(errno));
@@ -1077,6 +1143,7 @@ main(int argc, char **argv)
 		for (int j = 0; j < sv->nopts; j++)
 			free(sv->opts[j]);
 	}
+	run_cleanups();
 	for (int i = 0; i < T.nvar; i++)
 		free(T.var[i].value);
 	json_decref(T.last);

@@ -114,6 +114,7 @@ static const struct {
 	{ "authentication", true, true },
 	{ "echo", true, true },
 	{ "frontend", true, false },
+	{ "storage", false, true },
 };
 
 /* Copy the value of key=VALUE (up to a space) from line into out. */

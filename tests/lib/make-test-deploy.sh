@@ -12,13 +12,16 @@ cl="$build/cloister"
 if [ ! -f "$dir/build.json" ]; then
 	rm -rf "$dir"
 	"$cl" dev init "$dir" --inbound echo=itest,frontend \
-		--inbound authentication=frontend,itest >/dev/null
+		--inbound authentication=frontend,itest \
+		--inbound storage=management,scheduler,itest,storage-test >/dev/null
 fi
 "$cl" enclave-info generate --build-config "$dir/build.json" \
 	--out "$dir/enclave_info.json" \
 	echo="$build/cloister-echo" \
 	authentication="$build/cloister-authentication" \
 	frontend="$build/cloister-frontend" \
+	storage="$build/cloister-storage" \
+	storage-test="$build/tests/storage_test" \
 	itest="$build/tests/itest" \
 	attest-test="$build/tests/attest_test" \
 	bench="$build/bench/bench_echo" >/dev/null
