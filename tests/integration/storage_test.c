@@ -2,6 +2,9 @@
  * storage_test: acknowledged writes survive SIGKILL.
  *
  *   storage_test crash lmdb|pg [ROUNDS]
+ *   storage_test client
+ *
+ * client: every call of lib/storage_client.h against a real service.
  *
  * Each round starts the storage service on the same store, lets two
  * client threads do puts, enqueues and dequeues as fast as they can, and
@@ -29,6 +32,7 @@
 #include <openssl/rand.h>
 
 #include "harness.h"
+#include "storage_client.h"
 #include "storage_schema.h"
 
 #define THREADS		2
@@ -235,6 +239,72 @@ verify_puts(struct rpc_client *cl, struct writer *w)
 	}
 }
 
+#define CHECK(what, cond) do { \
+	if (!(cond)) \
+		fail("%s: %s", what, err.message[0] ? err.message : "wrong result"); \
+	cl_error_clear(&err); \
+} while (0)
+
+static int
+run_client(void)
+{
+	const char *opts[] = { "store_backend=mem", NULL };
+	struct svc_proc p;
+	struct cl_error err;
+	struct rpc_client *cl;
+	json_t *v = NULL, *ops, *entries = NULL, *one = json_integer(1);
+	int64_t id = 0, id2 = 0;
+	bool more = true;
+	SSL_CTX *ctx;
+
+	cl_error_clear(&err);
+	if (harness_start(&p, "storage", NULL, opts, 15000, &err) != 0)
+		fail("%s", err.message);
+	ctx = harness_client_ctx("storage", storage_service.alpn, true);
+	cl = client(p.internal_addr, ctx);
+
+	CHECK("get absent", storage_get(cl, "a", &v, &err) == CL_ENOTFOUND && !v);
+	CHECK("put", storage_put(cl, "a", one, &err) == 0);
+	CHECK("get", storage_get(cl, "a", &v, &err) == 0 && json_equal(v, one));
+	json_decref(v);
+
+	ops = json_array();
+	storage_op_check_eq(ops, "a", one);
+	storage_op_check_absent(ops, "b");
+	storage_op_put(ops, "b", json_string("two"));
+	storage_op_delete(ops, "a");
+	CHECK("apply", storage_apply(cl, ops, &err) == 0);
+	CHECK("apply again (checks fail)", storage_apply(cl, ops, &err) == CL_ESTATE &&
+	    strstr(err.message, "ops[0]") != NULL);
+	json_decref(ops);
+	CHECK("applied", storage_get(cl, "a", &v, &err) == CL_ENOTFOUND);
+	CHECK("list", storage_list(cl, "", NULL, 10, &entries, &more, &err) == 0 &&
+	    json_array_size(entries) == 1 && !more &&
+	    strcmp(json_string_value(json_object_get(json_array_get(entries, 0),
+	    "key")), "b") == 0);
+	json_decref(entries);
+	CHECK("delete", storage_delete(cl, "b", &err) == 0);
+	CHECK("delete absent", storage_delete(cl, "b", &err) == CL_ENOTFOUND);
+	CHECK("enqueue", storage_enqueue(cl, "q", one, &id, &err) == 0);
+	CHECK("enqueue", storage_enqueue(cl, "q", one, &id2, &err) == 0 && id2 > id);
+	CHECK("dequeue", storage_dequeue(cl, "q", &v, &id2, &err) == 0 &&
+	    json_equal(v, one) && id2 == id);
+	json_decref(v);
+	CHECK("dequeue", storage_dequeue(cl, "q", &v, NULL, &err) == 0);
+	json_decref(v);
+	CHECK("dequeue empty", storage_dequeue(cl, "q", &v, NULL, &err) ==
+	    CL_ENOTFOUND);
+
+	json_decref(one);
+	rpc_client_free(cl);
+	SSL_CTX_free(ctx);
+	if (harness_stop(&p) != 0)
+		fail("storage did not exit cleanly");
+	unlink(p.log_path);
+	printf("PASS: every storage client call\n");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -248,6 +318,8 @@ main(int argc, char **argv)
 	SSL_CTX *ctx;
 	int lost;
 
+	if (argc == 2 && strcmp(argv[1], "client") == 0)
+		return run_client();
 	if (argc < 3 || strcmp(argv[1], "crash") != 0 ||
 	    (strcmp(argv[2], "lmdb") != 0 && strcmp(argv[2], "pg") != 0)) {
 		fprintf(stderr, "usage: storage_test crash lmdb|pg [ROUNDS]\n");
