@@ -335,14 +335,15 @@ crypto_public_from_pem(const char *pem, size_t len, struct cl_error *err)
 	return key;
 }
 
-int
-crypto_public_pem(EVP_PKEY *key, struct buf *out)
+/* Append what a PEM writer writes for obj to out. */
+static int
+pem_to_buf(int (*write)(BIO *, const void *), const void *obj, struct buf *out)
 {
 	BIO *mem = BIO_new(BIO_s_mem());
 	char *p;
 	long n;
 
-	if (mem == NULL || PEM_write_bio_PUBKEY(mem, key) != 1) {
+	if (mem == NULL || write(mem, obj) != 1) {
 		BIO_free(mem);
 		return CL_EINTERNAL;
 	}
@@ -350,6 +351,24 @@ crypto_public_pem(EVP_PKEY *key, struct buf *out)
 	buf_add(out, p, (size_t)n);
 	BIO_free(mem);
 	return 0;
+}
+
+static int
+write_pubkey(BIO *b, const void *key)
+{
+	return PEM_write_bio_PUBKEY(b, (EVP_PKEY *)(uintptr_t)key);
+}
+
+static int
+write_cert(BIO *b, const void *cert)
+{
+	return PEM_write_bio_X509(b, (X509 *)(uintptr_t)cert);
+}
+
+int
+crypto_public_pem(EVP_PKEY *key, struct buf *out)
+{
+	return pem_to_buf(write_pubkey, key, out);
 }
 
 X509 *
@@ -368,18 +387,7 @@ crypto_cert_from_pem(const char *pem, size_t len, struct cl_error *err)
 int
 crypto_cert_pem(X509 *cert, struct buf *out)
 {
-	BIO *mem = BIO_new(BIO_s_mem());
-	char *p;
-	long n;
-
-	if (mem == NULL || PEM_write_bio_X509(mem, cert) != 1) {
-		BIO_free(mem);
-		return CL_EINTERNAL;
-	}
-	n = BIO_get_mem_data(mem, &p);
-	buf_add(out, p, (size_t)n);
-	BIO_free(mem);
-	return 0;
+	return pem_to_buf(write_cert, cert, out);
 }
 
 void

@@ -12,8 +12,8 @@
 
 static int reason_idx = -1;
 
-static void
-reason_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+void
+tls_exdata_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
     void *argp)
 {
 	(void)parent;
@@ -29,7 +29,7 @@ tls_init_once(void)
 {
 	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS |
 	    OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL);
-	reason_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, reason_free);
+	reason_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, tls_exdata_free);
 }
 
 void

@@ -42,6 +42,10 @@ const char *tls_error_string(char *buf, size_t len) CL_NONNULL(1);
  * the verifier; NULL when none).  The string lives as long as ssl.
  */
 void tls_set_verify_reason(SSL *ssl, const char *reason) CL_NONNULL(1, 2);
+
+/* An OpenSSL ex_data free callback for data allocated with malloc. */
+void tls_exdata_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp);
 const char *tls_verify_reason(SSL *ssl) CL_NONNULL(1);
 
 /* Make a server context accept only ALPN protocol alpn (a static string). */

@@ -47,23 +47,11 @@ struct ctx_arg {
 static int peer_idx = -1, ctxarg_idx = -1;
 
 static void
-exdata_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
-    void *argp)
-{
-	(void)parent;
-	(void)ad;
-	(void)idx;
-	(void)argl;
-	(void)argp;
-	free(ptr);
-}
-
-static void
 attest_init_once(void)
 {
 	tls_global_init();
-	peer_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, exdata_free);
-	ctxarg_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, exdata_free);
+	peer_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, tls_exdata_free);
+	ctxarg_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, tls_exdata_free);
 }
 
 static void

@@ -167,20 +167,6 @@ craft(enum defect d, EVP_PKEY *key)
 }
 
 static int
-handle_any(struct rpc_ctx *ctx, const json_t *req, json_t *resp,
-    struct cl_error *err)
-{
-	(void)req;
-	(void)err;
-	json_object_set_new(resp, "service", json_string("echo"));
-	json_object_set_new(resp, "version", json_integer(1));
-	json_object_set(resp, "message", json_string(""));
-	json_object_set_new(resp, "slept_ms", json_integer(0));
-	(void)ctx;
-	return 0;
-}
-
-static int
 alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     const unsigned char *in, unsigned int inlen, void *arg)
 {
@@ -196,13 +182,9 @@ alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 static int
 run_cert_case(enum defect d, const char *expect_re)
 {
-	static const rpc_handler_fn handlers[ECHO_NMETHODS] = {
-		handle_any, handle_any, handle_any,
-	};
 	EVP_PKEY *key = crypto_ec_keygen();
 	X509 *cert = craft(d, key);
 	SSL_CTX *sctx = SSL_CTX_new(TLS_server_method()), *cctx;
-	struct server_config sc = { 0 };
 	struct rpc_client_config cc = { 0 };
 	struct rpc_client *cl;
 	struct rpc_conn *conn;
@@ -216,17 +198,7 @@ run_cert_case(enum defect d, const char *expect_re)
 	    SSL_CTX_use_PrivateKey(sctx, key) != 1)
 		fail("cannot use the crafted certificate");
 	SSL_CTX_set_alpn_select_cb(sctx, alpn_cb, NULL);
-	sc.listen = "127.0.0.1:0";
-	sc.tls = sctx;
-	sc.service = &echo_service;
-	sc.handlers = handlers;
-	sc.io_threads = 1;
-	sc.workers = 1;
-	sc.max_frame = 65536;
-	sc.idle_timeout_ms = 5000;
-	sc.handshake_timeout_ms = 5000;
-	if ((srv = server_new(&sc, &err)) == NULL || server_start(srv, &err) != 0)
-		fail("server: %s", err.message);
+	srv = harness_echo_server(sctx);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", server_port(srv));
 
 	cctx = harness_client_ctx("echo", echo_service.alpn, false);
@@ -495,12 +467,8 @@ handshake_once(const char *addr, SSL_CTX *ctx, char *serial, size_t slen,
 static int
 run_renewal(void)
 {
-	static const rpc_handler_fn handlers[ECHO_NMETHODS] = {
-		handle_any, handle_any, handle_any,
-	};
 	struct svc_trust *t = harness_trust();
 	struct tee_params tp = { .backend = "sim" };
-	struct server_config sc = { 0 };
 	struct attest_identity *id;
 	struct attest_verifier *v;
 	char ak[600], addr[64], s1[128], s2[128];
@@ -521,17 +489,7 @@ run_renewal(void)
 	v = attest_verifier_new(&t->bc, &t->ei);
 	if ((sctx = attest_server_ctx(id, v, echo_service.alpn, false, &err)) == NULL)
 		fail("%s", err.message);
-	sc.listen = "127.0.0.1:0";
-	sc.tls = sctx;
-	sc.service = &echo_service;
-	sc.handlers = handlers;
-	sc.io_threads = 1;
-	sc.workers = 1;
-	sc.max_frame = 65536;
-	sc.idle_timeout_ms = 5000;
-	sc.handshake_timeout_ms = 5000;
-	if ((srv = server_new(&sc, &err)) == NULL || server_start(srv, &err) != 0)
-		fail("server: %s", err.message);
+	srv = harness_echo_server(sctx);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", server_port(srv));
 	cctx = harness_client_ctx("attest-test", echo_service.alpn, false);
 

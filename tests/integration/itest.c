@@ -156,6 +156,24 @@ failf(const char *fmt, ...)
 	exit(1);
 }
 
+/* Set ${name} to value (a copy), replacing an earlier value. */
+static void
+var_set(const char *name, const char *value)
+{
+	int slot = T.nvar;
+
+	for (int i = 0; i < T.nvar; i++)
+		if (strcmp(T.var[i].name, name) == 0)
+			slot = i;
+	if (slot == MAX_VARS)
+		failf("too many variables");
+	if (slot == T.nvar)
+		T.nvar++;
+	free(T.var[slot].value);
+	snprintf(T.var[slot].name, sizeof(T.var[0].name), "%s", name);
+	T.var[slot].value = strdup(value);
+}
+
 static void
 run_cleanups(void)
 {
@@ -904,24 +922,12 @@ run_line(char *raw)
 		char *var = word(&p), *field = word(&p);
 		json_t *v = json_object_get(T.last, field ? field : "");
 
-		int slot = T.nvar;
-
 		if (var == NULL || !json_is_string(v))
 			failf("capture: the last frame has no string '%s'", field);
-		for (int i = 0; i < T.nvar; i++)
-			if (strcmp(T.var[i].name, var) == 0)
-				slot = i;
-		if (slot == MAX_VARS)
-			failf("too many variables");
-		if (slot == T.nvar)
-			T.nvar++;
-		free(T.var[slot].value);
-		snprintf(T.var[slot].name, sizeof(T.var[0].name), "%s", var);
-		T.var[slot].value = strdup(json_string_value(v));
+		var_set(var, json_string_value(v));
 	} else if (strcmp(cmd, "shell") == 0) {
 		char *var = word(&p), *c = rest(p), out[1024] = "";
 		FILE *pp = popen(c, "r");
-		int slot = T.nvar;
 
 		if (var == NULL || pp == NULL)
 			failf("usage: shell VAR CMD...");
@@ -932,16 +938,7 @@ run_line(char *raw)
 		if (pclose(pp) != 0)
 			failf("'%s' failed", c);
 		out[strcspn(out, "\n")] = '\0';
-		for (int i = 0; i < T.nvar; i++)
-			if (strcmp(T.var[i].name, var) == 0)
-				slot = i;
-		if (slot == MAX_VARS)
-			failf("too many variables");
-		if (slot == T.nvar)
-			T.nvar++;
-		free(T.var[slot].value);
-		snprintf(T.var[slot].name, sizeof(T.var[0].name), "%s", var);
-		T.var[slot].value = strdup(out);
+		var_set(var, out);
 	} else if (strcmp(cmd, "cleanup") == 0) {
 		if (T.ncleanup == (int)CL_ARRAY_SIZE(T.cleanup))
 			failf("too many cleanups");

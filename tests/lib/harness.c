@@ -12,7 +12,9 @@
 #include <time.h>
 
 #include "buf.h"
+#include "echo_schema.h"
 #include "harness.h"
+#include "server.h"
 #include "tls.h"
 
 int64_t
@@ -306,6 +308,52 @@ harness_identity(void)
 	}
 	pthread_mutex_unlock(&trust_lock);
 	return identity;
+}
+
+static int
+answer_any(struct rpc_ctx *ctx, const json_t *req, json_t *resp,
+    struct cl_error *err)
+{
+	const struct rpc_method *m = ctx->method;
+
+	(void)req;
+	(void)err;
+	if (strcmp(m->name, "ping") == 0) {
+		json_object_set_new(resp, "service", json_string("echo"));
+		json_object_set_new(resp, "version", json_integer(2));
+	} else if (strcmp(m->name, "say") == 0) {
+		json_object_set_new(resp, "message", json_string(""));
+	} else {
+		json_object_set_new(resp, "slept_ms", json_integer(0));
+	}
+	return 0;
+}
+
+struct server *
+harness_echo_server(SSL_CTX *tls)
+{
+	static const rpc_handler_fn handlers[ECHO_NMETHODS] = {
+		answer_any, answer_any, answer_any,
+	};
+	struct server_config sc = { 0 };
+	struct cl_error err;
+	struct server *srv;
+
+	cl_error_clear(&err);
+	sc.listen = "127.0.0.1:0";
+	sc.tls = tls;
+	sc.service = &echo_service;
+	sc.handlers = handlers;
+	sc.io_threads = 1;
+	sc.workers = 1;
+	sc.max_frame = 65536;
+	sc.idle_timeout_ms = 10000;
+	sc.handshake_timeout_ms = 10000;
+	if ((srv = server_new(&sc, &err)) == NULL || server_start(srv, &err) != 0) {
+		fprintf(stderr, "harness: in-process server: %s\n", err.message);
+		abort();
+	}
+	return srv;
 }
 
 SSL_CTX *

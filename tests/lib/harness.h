@@ -60,6 +60,14 @@ struct svc_trust *harness_trust(void);
 SSL_CTX *harness_client_ctx(const char *expect, const char *alpn, bool internal)
 	CL_NONNULL(1, 2);
 
+/*
+ * An in-process server on 127.0.0.1 speaking the echo protocol with
+ * handlers that answer every request with a fixed, valid response, over
+ * tls (borrowed): for tests and benchmarks of the TLS and attestation
+ * layers.  Aborts on failure.  Free with server_free.
+ */
+struct server *harness_echo_server(SSL_CTX *tls) CL_NONNULL(1);
+
 /* Monotonic milliseconds. */
 int64_t harness_now_ms(void);
 
