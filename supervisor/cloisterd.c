@@ -56,11 +56,12 @@
 static const struct service {
 	const char *name;
 	bool api, internal;
+	const char *peers[4];	/* written as "<peer>_addr = <its internal endpoint>" */
 } services[] = {
-	{ "storage", false, true },
-	{ "authentication", true, true },
-	{ "echo", true, true },
-	{ "frontend", true, false },
+	{ "storage", false, true, { NULL } },
+	{ "authentication", true, true, { NULL } },
+	{ "echo", true, true, { NULL } },
+	{ "frontend", true, false, { "authentication", "echo", NULL } },
 };
 #define NSERVICES CL_ARRAY_SIZE(services)
 
@@ -147,10 +148,9 @@ write_runtime_conf(const char *path)
 			buf_addf(&b, "listen = 127.0.0.1:%u\n", api[i]);
 		if (services[i].internal)
 			buf_addf(&b, "internal_listen = 127.0.0.1:%u\n", internal[i]);
-		/* a service's peers: NAME_addr = their internal endpoint */
-		if (strcmp(services[i].name, "frontend") == 0)
+		for (size_t k = 0; services[i].peers[k] != NULL; k++)
 			for (size_t j = 0; j < NSERVICES; j++)
-				if (services[j].internal)
+				if (strcmp(services[j].name, services[i].peers[k]) == 0)
 					buf_addf(&b, "%s_addr = 127.0.0.1:%u\n",
 					    services[j].name, internal[j]);
 		if (strcmp(services[i].name, "storage") == 0)
