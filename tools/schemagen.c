@@ -3,6 +3,15 @@
  *
  *   schemagen SCHEMA.json OUT.c OUT.h
  *
+ * A schema may "import" the requests of another service's schema (the
+ * frontend forwards them): each imported request keeps its name, doc and
+ * response; its request fields lose those named "caller_*" (the frontend
+ * attaches them) and gain the caller's "user" and "token"; its
+ * "upstream" is the imported service.
+ *
+ *   "import": [ { "schema": "management.json", "upstream": "management",
+ *                 "only": ["say"] } ]          ("only" is optional)
+ *
  * The generated files describe the service as a const struct rpc_service
  * (see lib/rpc.h) with its methods sorted by name, and an enum of method
  * ids.  They are build outputs, marked do-not-edit.  The generator is
@@ -149,6 +158,72 @@ put_fields(FILE *fp, const char *svc, const char *method, const char *dir,
 	fprintf(fp, "};\n\n");
 }
 
+/* Copy the requests of each imported schema into reqs (see the top). */
+static void
+do_imports(json_t *imports, json_t *reqs, const char *self)
+{
+	static const char *const i_keys[] = { "schema", "upstream", "only", NULL };
+	char dir[1024], path[2048];
+	const char *slash = strrchr(self, '/');
+	size_t i;
+	json_t *imp;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - self) : 1,
+	    slash ? self : ".");
+	if (!json_is_array(imports))
+		die("'import' must be an array");
+	json_array_foreach(imports, i, imp) {
+		const char *file = json_string_value(json_object_get(imp, "schema"));
+		const char *up = json_string_value(json_object_get(imp, "upstream"));
+		json_t *only = json_object_get(imp, "only"), *other, *oreqs, *m;
+		json_error_t jerr;
+		const char *name;
+
+		check_keys(imp, i_keys, "import");
+		if (file == NULL || up == NULL || strchr(file, '/') != NULL)
+			die("an import needs 'schema' (a file beside this one) and "
+			    "'upstream'");
+		snprintf(path, sizeof(path), "%s/%s", dir, file);
+		if ((other = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+			die("import '%s': line %d: %s", path, jerr.line, jerr.text);
+		oreqs = json_object_get(other, "requests");
+		json_object_foreach(oreqs, name, m) {
+			json_t *copy, *rq, *f;
+			const char *fname;
+			void *tmp;
+			bool wanted = only == NULL;
+			size_t k;
+			json_t *o;
+
+			json_array_foreach(only, k, o)
+				wanted |= json_is_string(o) &&
+				    strcmp(json_string_value(o), name) == 0;
+			if (!wanted)
+				continue;
+			if (json_object_get(reqs, name) != NULL)
+				die("imported request '%s' is already defined", name);
+			copy = json_deep_copy(m);
+			json_object_del(copy, "inline");
+			json_object_set_new(copy, "upstream", json_string(up));
+			rq = json_object_get(copy, "request");
+			if (rq == NULL) {
+				rq = json_object();
+				json_object_set_new(copy, "request", rq);
+			}
+			json_object_foreach_safe(rq, tmp, fname, f)
+				if (strncmp(fname, "caller_", 7) == 0)
+					json_object_del(rq, fname);
+			json_object_set_new(rq, "user", json_pack("{s:s, s:b, s:i, s:i}",
+			    "type", "string", "required", 1, "min", 1, "max", 128));
+			json_object_set_new(rq, "token", json_pack("{s:s, s:b, s:b, "
+			    "s:i, s:i}", "type", "string", "required", 1, "secret", 1,
+			    "min", 1, "max", 1024));
+			json_object_set_new(reqs, name, copy);
+		}
+		json_decref(other);
+	}
+}
+
 static int
 cmp_names(const void *a, const void *b)
 {
@@ -159,7 +234,7 @@ int
 main(int argc, char **argv)
 {
 	static const char *const top_keys[] = { "service", "version", "doc",
-	    "requests", NULL };
+	    "requests", "import", NULL };
 	static const char *const m_keys[] = { "doc", "inline", "upstream",
 	    "request", "response", NULL };
 	json_error_t jerr;
@@ -188,6 +263,8 @@ main(int argc, char **argv)
 	check_ident(svc, "service");
 	upper(usvc, sizeof(usvc), svc);
 
+	if (json_object_get(root, "import") != NULL)
+		do_imports(json_object_get(root, "import"), reqs, argv[1]);
 	names = calloc(json_object_size(reqs) + 1, sizeof(*names));
 	json_object_foreach(reqs, name, m) {
 		check_ident(name, "request");

@@ -29,10 +29,8 @@ static const struct conf_option frontend_options[] = {
 };
 #undef O
 
-static const rpc_handler_fn frontend_handlers[FRONTEND_NMETHODS] = {
-	[FRONTEND_WHOAMI] = frontend_whoami,
-	[FRONTEND_SAY] = frontend_forward,
-};
+/* whoami is answered here; every request with an upstream is forwarded. */
+static rpc_handler_fn frontend_handlers[FRONTEND_NMETHODS];
 
 static int
 frontend_init(struct svc *s, struct cl_error *err)
@@ -78,6 +76,11 @@ frontend_init(struct svc *s, struct cl_error *err)
 int
 main(int argc, char **argv)
 {
+	for (size_t i = 0; i < frontend_service.nmethods; i++)
+		frontend_handlers[i] = frontend_service.methods[i].upstream ?
+		    frontend_forward : NULL;
+	frontend_handlers[FRONTEND_WHOAMI] = frontend_whoami;
+
 	const struct svc_desc desc = {
 		.name = "frontend",
 		.api = { &frontend_service, frontend_handlers },
