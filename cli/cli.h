@@ -94,5 +94,9 @@ int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_whoami(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+int cmd_function(int argc, char **argv);
+int cmd_task(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif

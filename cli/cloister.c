@@ -26,11 +26,15 @@ struct cmd {
 
 static const struct cmd commands[] = {
 	{ "attest", cmd_attest, "connect to a service and show what it proves" },
+	{ "audit", cmd_audit, "read and verify the audit log" },
+	{ "data", cmd_data, "register and inspect input and output files" },
 	{ "dev", cmd_dev, "make development keys and build configuration" },
 	{ "echo", cmd_echo, "talk to an echo service (ping, say)" },
 	{ "enclave-info", cmd_enclave_info, "generate, sign or verify enclave info" },
+	{ "function", cmd_function, "register, inspect and manage functions" },
 	{ "login", cmd_login, "log in; later commands act as this user" },
 	{ "logout", cmd_logout, "forget a saved login" },
+	{ "task", cmd_task, "create, approve, invoke and follow tasks" },
 	{ "tee", cmd_tee, "show which TEE interfaces this host offers" },
 	{ "user", cmd_user, "register, update, list and delete users; passwords" },
 	{ "whoami", cmd_whoami, "who the platform says you are" },
