@@ -38,14 +38,13 @@
  */
 #include "compat.h"
 
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "echo_schema.h"
 #include "harness.h"
 #include "rpc_client.h"
@@ -62,98 +61,6 @@
 #define THREADS_MAX	256
 
 static double seconds = 5.0;
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static double
-env_double(const char *name, double def, double min, double max)
-{
-	const char *s = getenv(name);
-	char *end;
-	double v;
-
-	if (s == NULL || *s == '\0')
-		return def;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || *end != '\0' || !(v >= min && v <= max)) {
-		fprintf(stderr, "bench_echo: %s='%s' is not a number in "
-		    "[%g, %g]\n", name, s, min, max);
-		exit(2);
-	}
-	return v;
-}
-
-/*
- * CPU time (user + system, all threads) used so far by process pid, in
- * nanoseconds, from /proc/PID/stat; -1 when it cannot be read.  The
- * resolution is one clock tick (10 ms), ample over a run of seconds.
- */
-static int64_t
-proc_cpu_ns(pid_t pid)
-{
-	char path[64], line[1024], *p, *save = NULL, *tok;
-	unsigned long long utime = 0, stime = 0;
-	long hz = sysconf(_SC_CLK_TCK);
-	FILE *f;
-	int field;
-
-	if (pid <= 0 || hz <= 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	p = fgets(line, sizeof(line), f);
-	fclose(f);
-	/* The command name (field 2) may hold spaces: start after its ')'. */
-	if (p == NULL || (p = strrchr(line, ')')) == NULL)
-		return -1;
-	for (field = 3, tok = strtok_r(p + 1, " ", &save); tok != NULL;
-	    field++, tok = strtok_r(NULL, " ", &save)) {
-		if (field == 14)
-			utime = strtoull(tok, NULL, 10);
-		else if (field == 15) {
-			stime = strtoull(tok, NULL, 10);
-			return (int64_t)((utime + stime) * (1000000000ull /
-			    (unsigned long long)hz));
-		}
-	}
-	return -1;
-}
-
-/* CPU time (user + system, all threads) of this process, in nanoseconds. */
-static int64_t
-self_cpu_ns(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) != 0)
-		return -1;
-	return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
-	    ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
-}
-
-/* Prints <key>_srv_cpu_us and <key>_cli_cpu_us: CPU time per operation. */
-static void
-print_cpu(const char *key, int64_t srv0, int64_t srv1, int64_t cli0,
-    int64_t cli1, size_t n)
-{
-	if (n == 0)
-		return;
-	if (srv0 >= 0 && srv1 >= 0)
-		printf("%s_srv_cpu_us %.1f\n", key,
-		    (double)(srv1 - srv0) / 1e3 / (double)n);
-	if (cli0 >= 0 && cli1 >= 0)
-		printf("%s_cli_cpu_us %.1f\n", key,
-		    (double)(cli1 - cli0) / 1e3 / (double)n);
-}
 
 static struct rpc_client *
 client_new(const char *addr, SSL_CTX *tls, unsigned max_idle)
@@ -222,38 +129,18 @@ rt_main(void *arg)
 	pthread_barrier_wait(w->go);
 	if (w->rc != 0)
 		return NULL;
-	t = now_ns();
+	t = bench_now_ns();
 	deadline = t + (int64_t)(seconds * 1e9);
 	while (w->n < w->max && t < deadline) {
 		int64_t t1;
 
 		if ((w->rc = say_once(w)) != 0)
 			break;
-		t1 = now_ns();
+		t1 = bench_now_ns();
 		w->lat[w->n++] = (uint32_t)CL_MIN(t1 - t, (int64_t)UINT32_MAX);
 		t = t1;
 	}
 	return NULL;
-}
-
-static int
-cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The p-quantile (0 < p <= 1) of sorted v[0..n-1], in microseconds. */
-static double
-quantile_us(const uint32_t *v, size_t n, double p)
-{
-	size_t i = (size_t)(p * (double)n + 0.999999);
-
-	if (n == 0)
-		return 0;
-	i = i == 0 ? 0 : CL_MIN(i - 1, n - 1);
-	return v[i] / 1e3;
 }
 
 /*
@@ -290,14 +177,14 @@ bench_round_trips(const char *key, const char *addr, SSL_CTX *tls,
 		}
 	}
 	pthread_barrier_wait(&go);
-	t0 = now_ns();
-	cpu0 = proc_cpu_ns(server);
-	self0 = self_cpu_ns();
+	t0 = bench_now_ns();
+	cpu0 = bench_proc_cpu_ns(server);
+	self0 = bench_self_cpu_ns();
 	for (i = 0; i < nconns; i++)
 		pthread_join(w[i].thread, NULL);
-	t1 = now_ns();
-	cpu1 = proc_cpu_ns(server);
-	self1 = self_cpu_ns();
+	t1 = bench_now_ns();
+	cpu1 = bench_proc_cpu_ns(server);
+	self1 = bench_self_cpu_ns();
 	pthread_barrier_destroy(&go);
 
 	for (i = 0; i < nconns; i++)
@@ -316,12 +203,12 @@ bench_round_trips(const char *key, const char *addr, SSL_CTX *tls,
 		rpc_client_free(w[i].cl);
 	}
 	free(w);
-	qsort(all, total, sizeof(*all), cmp_u32);
+	qsort(all, total, sizeof(*all), bench_cmp_u32);
 	printf("%s_n %zu\n", key, total);
 	printf("%s_rps %.0f\n", key, (double)total / ((double)(t1 - t0) / 1e9));
-	printf("%s_p50_us %.1f\n", key, quantile_us(all, total, 0.50));
-	printf("%s_p99_us %.1f\n", key, quantile_us(all, total, 0.99));
-	print_cpu(key, cpu0, cpu1, self0, self1, total);
+	printf("%s_p50_us %.1f\n", key, bench_quantile_us(all, total, 0.50));
+	printf("%s_p99_us %.1f\n", key, bench_quantile_us(all, total, 0.99));
+	bench_print_cpu(key, cpu0, cpu1, self0, self1, total);
 	fflush(stdout);
 	free(all);
 	if (total == 0 && rc == 0) {
@@ -358,8 +245,8 @@ hs_main(void *arg)
 	int64_t deadline;
 
 	pthread_barrier_wait(w->go);
-	deadline = now_ns() + (int64_t)(seconds * 1e9);
-	while (w->n < w->max && now_ns() < deadline) {
+	deadline = bench_now_ns() + (int64_t)(seconds * 1e9);
+	while (w->n < w->max && bench_now_ns() < deadline) {
 		struct rpc_conn *c = rpc_conn_open(w->cl, &w->err);
 
 		if (c == NULL) {
@@ -399,14 +286,14 @@ bench_handshakes(const char *key, const char *addr, SSL_CTX *tls,
 		}
 	}
 	pthread_barrier_wait(&go);
-	t0 = now_ns();
-	cpu0 = proc_cpu_ns(server);
-	self0 = self_cpu_ns();
+	t0 = bench_now_ns();
+	cpu0 = bench_proc_cpu_ns(server);
+	self0 = bench_self_cpu_ns();
 	for (i = 0; i < nthreads; i++)
 		pthread_join(w[i].thread, NULL);
-	t1 = now_ns();
-	cpu1 = proc_cpu_ns(server);
-	self1 = self_cpu_ns();
+	t1 = bench_now_ns();
+	cpu1 = bench_proc_cpu_ns(server);
+	self1 = bench_self_cpu_ns();
 	pthread_barrier_destroy(&go);
 	for (i = 0; i < nthreads; i++) {
 		total += w[i].n;
@@ -418,7 +305,7 @@ bench_handshakes(const char *key, const char *addr, SSL_CTX *tls,
 	}
 	printf("%s_n %zu\n", key, total);
 	printf("%s_rps %.0f\n", key, (double)total / ((double)(t1 - t0) / 1e9));
-	print_cpu(key, cpu0, cpu1, self0, self1, total);
+	bench_print_cpu(key, cpu0, cpu1, self0, self1, total);
 	fflush(stdout);
 	rpc_client_free(cl);
 	free(w);
@@ -431,21 +318,6 @@ bench_handshakes(const char *key, const char *addr, SSL_CTX *tls,
  * Commands
  */
 
-static pid_t
-parse_pid(const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v <= 0 || v > INT_MAX) {
-		fprintf(stderr, "bench_echo: bad pid '%s'\n", s);
-		exit(2);
-	}
-	return (pid_t)v;
-}
-
 /*
  * Everything, against the echo service at addr (pid: its process, or -1),
  * or, with addr NULL, against one started here through the harness.
@@ -453,8 +325,9 @@ parse_pid(const char *s)
 static int
 cmd_rpc(const char *addr, pid_t pid)
 {
-	unsigned nconns = (unsigned)env_double("BENCH_CONNS", 32, 1, THREADS_MAX);
-	unsigned nhs = (unsigned)env_double("BENCH_HS_THREADS", 4, 1,
+	unsigned nconns = (unsigned)bench_env_double("BENCH_CONNS", 32, 1,
+	    THREADS_MAX);
+	unsigned nhs = (unsigned)bench_env_double("BENCH_HS_THREADS", 4, 1,
 	    THREADS_MAX);
 	struct svc_proc p = { .pid = -1 };
 	struct cl_error err;
@@ -519,7 +392,7 @@ plain_client_ctx(void)
 static int
 cmd_handshake(const char *name, const char *addr, const char *pid_s)
 {
-	unsigned nhs = (unsigned)env_double("BENCH_HS_THREADS", 4, 1,
+	unsigned nhs = (unsigned)bench_env_double("BENCH_HS_THREADS", 4, 1,
 	    THREADS_MAX);
 	char key[64];
 	pid_t pid = -1;
@@ -527,7 +400,7 @@ cmd_handshake(const char *name, const char *addr, const char *pid_s)
 	int rc = 0;
 
 	if (pid_s != NULL)
-		pid = parse_pid(pid_s);
+		pid = bench_parse_pid(pid_s);
 	/* The client offers the echo ALPN; a server without ALPN ignores it. */
 	tls = plain_client_ctx();
 	snprintf(key, sizeof(key), "%s_hs1", name);
@@ -682,11 +555,11 @@ main(int argc, char **argv)
 {
 	if (argc < 2)
 		usage();
-	seconds = env_double("BENCH_SECONDS", 5, 0.1, 3600);
+	seconds = bench_env_double("BENCH_SECONDS", 5, 0.1, 3600);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (strcmp(argv[1], "rpc") == 0 && argc <= 4)
 		return cmd_rpc(argc > 2 ? argv[2] : NULL,
-		    argc > 3 ? parse_pid(argv[3]) : -1);
+		    argc > 3 ? bench_parse_pid(argv[3]) : -1);
 	if (strcmp(argv[1], "handshake") == 0 && (argc == 4 || argc == 5))
 		return cmd_handshake(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	if (strcmp(argv[1], "attest") == 0 && argc == 2)

@@ -11,12 +11,36 @@
  * flight holds a pointer to it: while c->busy the connection is never
  * freed, only marked dead, and the loop frees it when the answer arrives.
  *
- * Callbacks are not deferred (libevent 2.1 leaks an SSL bufferevent freed
- * from a deferred callback after a failed handshake), so they can nest: a
- * write inside conn_process may fail and run the event callback at once.
- * Every callback therefore holds the connection (c->holds) while it runs,
- * and a close during a hold only marks it dead; the outermost release
- * frees it.
+ * Connection I/O
+ *   Each connection is a non-blocking socket with an SSL object on it, one
+ *   persistent read event and a write event that is added only while
+ *   OpenSSL cannot write (SSL_ERROR_WANT_WRITE).  A reply is written at
+ *   once, from the code that made it; only what the socket does not take
+ *   is copied to c->out and waits for the write event.  So a request costs
+ *   one wait, one read and one write, with no event changes on the way.
+ *   The handshake (SSL_accept) is driven by the same two events.
+ *
+ *   Input is read into the loop's rbuf and frames are handled from there;
+ *   only a partial frame is copied to c->in, which never holds more than
+ *   max_frame + CL_FRAME_HDR_LEN bytes (reading stops when it is full).
+ *   OpenSSL may hold decrypted or read-ahead data that no readable event
+ *   will announce, so whoever lets a connection read again checks
+ *   SSL_has_pending and reads at once.
+ *
+ *   The read event is removed lazily: while c may not read (a request is
+ *   with a worker, output is over the limit, a close is decided) it stays
+ *   registered, and only when it fires at such a time is it removed; when
+ *   c may read again it is added back with a fresh idle timeout.  The
+ *   usual request therefore costs no epoll_ctl.  Its timeout is the idle
+ *   timeout (reset whenever it fires, i.e. on every arrival), and during
+ *   the handshake the time left until the handshake deadline; the write
+ *   event has the same timeout, so a peer that stops reading our output
+ *   times out as well.
+ *
+ * Callbacks can nest: a write inside conn_process may fail and close c
+ * at once.  Every entry point therefore holds the connection (c->holds)
+ * while it runs, and a close during a hold only marks it dead; the
+ * outermost release frees it.
  */
 #include "compat.h"
 
@@ -29,13 +53,12 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <time.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
+#include <event2/util.h>
 #include <openssl/err.h>
 
 #include "buf.h"
@@ -50,6 +73,9 @@
 /* How long a closing connection keeps draining input so that the peer
  * reads our last error frame instead of a reset. */
 #define LINGER_MS 1000
+
+/* Bytes asked of SSL_read at a time: one whole TLS record. */
+#define READ_CHUNK 16384
 
 struct conn;
 
@@ -76,24 +102,37 @@ struct ioloop {
 	pthread_mutex_t lock;
 	struct msg *head, *tail;	/* under lock */
 	struct conn *conns;		/* loop thread only */
-	struct buf scratch;		/* loop thread only */
+	struct buf scratch;		/* loop thread only: replies */
+	char rbuf[READ_CHUNK];		/* loop thread only: input */
 	unsigned idx;
 };
 
 struct conn {
 	struct ioloop *loop;
-	struct bufferevent *bev;
+	int fd;
+	SSL *ssl;
+	struct event *rev;	/* EV_READ, persistent */
+	struct event *wev;	/* EV_WRITE, persistent, added while blocked */
 	struct conn *prev, *next;
+	struct buf in;		/* a partial frame (c->in.p + in_off) */
+	size_t in_off;
+	struct buf out;		/* what SSL_write has not taken yet */
+	size_t out_off;
+	int64_t deadline_ms;	/* end of the handshake, or of the linger */
 	char peer[64];
 	const char *peer_name;	/* from check_peer, or NULL */
-	bool ready;		/* handshake done, ALPN checked */
+	bool hs_done;		/* SSL_accept succeeded */
+	bool ready;		/* handshake done, ALPN and peer checked */
 	bool busy;		/* a request is with a worker */
 	bool closing;		/* send what is queued, then close */
 	bool lingering;		/* write side shut, draining input */
-	bool dead;		/* peer gone while busy: free on answer */
+	bool dead;		/* closed; freed once nothing holds it */
 	bool wblocked;		/* output over the limit: wait for a drain */
+	bool rev_on, wev_on;	/* event added */
+	bool read_wants_write;	/* SSL_read said WANT_WRITE */
+	bool write_wants_read;	/* SSL_write said WANT_READ */
+	bool write_wants_write;	/* SSL_write said WANT_WRITE */
 	unsigned holds;		/* callbacks running on c */
-	struct event *drain;	/* after a failed handshake: raw drain */
 };
 
 struct job {
@@ -102,8 +141,6 @@ struct job {
 	json_t *req;
 };
 
-
-
 struct server {
 	struct server_config cfg;
 	struct ioloop *loops;
@@ -111,6 +148,7 @@ struct server {
 	atomic_uint next_loop;
 	struct evconnlistener *listener;
 	struct workpool *pool;
+	struct timeval idle_tv;
 	uint16_t port;
 	bool started;
 	atomic_uint_fast64_t n_accepted, n_active, n_requests, n_errors;
@@ -118,12 +156,46 @@ struct server {
 
 static void conn_process(struct conn *c);
 static void conn_close(struct conn *c);
+static void conn_read(struct conn *c);
 
 static void
 ms_to_tv(int64_t ms, struct timeval *tv)
 {
 	tv->tv_sec = ms / 1000;
 	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Empty this thread's OpenSSL error queue, as SSL_get_error needs before
+ * every I/O call.  It is nearly always empty already, and peeking costs
+ * far less than ERR_clear_error's sweep of every slot.
+ */
+static void
+ssl_clear_errors(void)
+{
+	if (ERR_peek_error() != 0)
+		ERR_clear_error();
+}
+
+/* Describe why an SSL call failed (for debug logs); clears the queue. */
+static const char *
+ssl_failure(int e, char *buf, size_t len)
+{
+	if (ERR_peek_error() != 0)
+		return tls_error_string(buf, len);
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return "closed by the peer";
+	snprintf(buf, len, "%s", errno ? strerror(errno) : "connection closed");
+	return buf;
 }
 
 /*
@@ -154,17 +226,149 @@ msg_free(struct msg *m)
 }
 
 /*
+ * Events
+ */
+
+/* Timeout of c's events: the idle timeout, or what is left of the handshake. */
+static void
+conn_timeout(const struct conn *c, struct timeval *tv)
+{
+	if (c->hs_done)
+		*tv = c->loop->srv->idle_tv;
+	else
+		ms_to_tv(CL_MAX(c->deadline_ms - now_ms(), (int64_t)1), tv);
+}
+
+/* Watch for input, with a fresh timeout (even when already watching). */
+static void
+conn_start_read(struct conn *c)
+{
+	struct timeval tv;
+
+	conn_timeout(c, &tv);
+	event_add(c->rev, &tv);
+	c->rev_on = true;
+}
+
+static void
+conn_stop_read(struct conn *c)
+{
+	if (c->rev_on) {
+		event_del(c->rev);
+		c->rev_on = false;
+	}
+}
+
+/* Watch for room to write; an existing watch keeps its timer. */
+static void
+conn_start_write(struct conn *c)
+{
+	struct timeval tv;
+
+	if (c->wev_on)
+		return;
+	conn_timeout(c, &tv);
+	event_add(c->wev, &tv);
+	c->wev_on = true;
+}
+
+static void
+conn_stop_write(struct conn *c)
+{
+	if (c->wev_on) {
+		event_del(c->wev);
+		c->wev_on = false;
+	}
+}
+
+/*
  * Sending
  */
 
-/* Queue one encoded frame (header included) for c. */
+static size_t
+conn_pending(const struct conn *c)
+{
+	return c->out.len - c->out_off;
+}
+
+/*
+ * SSL_write p[0..len) until done, blocked or failed; returns the bytes
+ * taken.  Blocked: the flag and event are set.  Failed: c is closed.
+ * Partial writes are enabled and the buffer may move, so a retry passes
+ * the rest from wherever it then lives (OpenSSL's rule: the same bytes
+ * first, at least as many).
+ */
+static size_t
+conn_ssl_write(struct conn *c, const char *p, size_t len)
+{
+	size_t done = 0;
+	char ebuf[256];
+	int n, e;
+
+	while (done < len) {
+		ssl_clear_errors();
+		n = SSL_write(c->ssl, p + done, (int)CL_MIN(len - done,
+		    (size_t)INT_MAX));
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		switch ((e = SSL_get_error(c->ssl, n))) {
+		case SSL_ERROR_WANT_WRITE:
+			c->write_wants_write = true;
+			conn_start_write(c);
+			break;
+		case SSL_ERROR_WANT_READ:
+			c->write_wants_read = true;
+			if (!c->rev_on)
+				conn_start_read(c);
+			break;
+		default:
+			log_debug("%s: send failed: %s", c->peer,
+			    ssl_failure(e, ebuf, sizeof(ebuf)));
+			ERR_clear_error();
+			conn_close(c);
+			break;
+		}
+		break;
+	}
+	return done;
+}
+
+/* Hand c->out to OpenSSL as far as it goes. */
+static void
+conn_flush(struct conn *c)
+{
+	c->write_wants_write = false;
+	c->write_wants_read = false;
+	c->out_off += conn_ssl_write(c, c->out.p + c->out_off, conn_pending(c));
+	if (c->out_off == c->out.len) {
+		buf_release(&c->out);
+		c->out_off = 0;
+	}
+}
+
+/*
+ * Send one encoded frame (header included): at once when nothing is
+ * queued, else after what is.
+ */
 static void
 conn_write_raw(struct conn *c, const void *p, size_t len)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t done = 0;
 
-	bufferevent_write(c->bev, p, len);
-	if (evbuffer_get_length(out) > c->loop->srv->cfg.max_frame)
+	if (c->dead || c->lingering)
+		return;
+	if (conn_pending(c) == 0)
+		done = conn_ssl_write(c, p, len);
+	if (done < len && !c->dead) {
+		if (c->out_off > 0) {
+			buf_consume(&c->out, c->out_off);
+			c->out_off = 0;
+		}
+		buf_add(&c->out, (const char *)p + done, len - done);
+	}
+	if (conn_pending(c) > c->loop->srv->cfg.max_frame)
 		c->wblocked = true;
 }
 
@@ -256,7 +460,7 @@ job_run(void *arg)
 	loop_post(l, m);
 }
 
-/* One whole frame body has arrived. */
+/* One whole frame body has arrived (body borrowed for the call). */
 static void
 conn_handle_frame(struct conn *c, const void *body, size_t len)
 {
@@ -290,48 +494,154 @@ conn_handle_frame(struct conn *c, const void *body, size_t len)
 		conn_send_error(c, m, CL_EBUSY, "server busy, try again later");
 		return;
 	}
+	/*
+	 * No reading (and so no idle timeout) while the worker has it: the
+	 * read event goes the next time it fires (see the top of the file).
+	 */
 	c->busy = true;
-	/* No reading (and so no idle timeout) while the worker has it. */
-	bufferevent_disable(c->bev, EV_READ);
 }
 
-/* Parse and dispatch every whole frame buffered, while allowed. */
-static void
-conn_process(struct conn *c)
+/* May c handle another frame now? */
+static bool
+conn_may_process(const struct conn *c)
+{
+	return c->ready && !c->busy && !c->closing && !c->wblocked && !c->dead;
+}
+
+/* May c read more input now? */
+static bool
+conn_may_read(const struct conn *c)
+{
+	return conn_may_process(c) && !c->read_wants_write &&
+	    c->in.len - c->in_off < c->loop->srv->cfg.max_frame +
+	    CL_FRAME_HDR_LEN;
+}
+
+/*
+ * Handle the whole frames at the start of p[0..len), while allowed;
+ * returns the bytes used.
+ */
+static size_t
+conn_frames(struct conn *c, const char *p, size_t len)
 {
 	struct server *srv = c->loop->srv;
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t off = 0, blen;
 	char msg[128];
 
-	while (c->ready && !c->busy && !c->closing && !c->wblocked && !c->dead) {
-		size_t avail = evbuffer_get_length(in), blen;
-		uint8_t hdr[CL_FRAME_HDR_LEN];
-		unsigned char *p;
-
-		if (avail < CL_FRAME_HDR_LEN)
-			return;
-		evbuffer_copyout(in, hdr, sizeof(hdr));
-		switch (frame_peek(hdr, avail, srv->cfg.max_frame, &blen)) {
+	while (conn_may_process(c) && len - off >= CL_FRAME_HDR_LEN) {
+		switch (frame_peek((const uint8_t *)p + off, len - off,
+		    srv->cfg.max_frame, &blen)) {
 		case FRAME_INCOMPLETE:
-			return;
+			return off;
 		case FRAME_EMPTY:
-			evbuffer_drain(in, CL_FRAME_HDR_LEN);
+			off += CL_FRAME_HDR_LEN;
 			conn_send_error(c, NULL, CL_EPROTO, "empty frame");
-			continue;
+			break;
 		case FRAME_TOO_BIG:
 			snprintf(msg, sizeof(msg), "frame of %zu bytes exceeds the "
 			    "limit of %zu bytes", blen, srv->cfg.max_frame);
 			log_info("%s: %s, closing", c->peer, msg);
 			conn_send_error(c, NULL, CL_ETOOBIG, msg);
 			c->closing = true;
-			return;
+			return off;
 		case FRAME_READY:
-			p = evbuffer_pullup(in, (ssize_t)(CL_FRAME_HDR_LEN + blen));
-			conn_handle_frame(c, p + CL_FRAME_HDR_LEN, blen);
-			evbuffer_drain(in, CL_FRAME_HDR_LEN + blen);
+			conn_handle_frame(c, p + off + CL_FRAME_HDR_LEN, blen);
+			off += CL_FRAME_HDR_LEN + blen;
 			break;
 		}
 	}
+	return off;
+}
+
+/* Handle the frames buffered in c->in, while allowed. */
+static void
+conn_process(struct conn *c)
+{
+	c->in_off += conn_frames(c, c->in.p + c->in_off, c->in.len - c->in_off);
+	if (c->in_off == c->in.len) {
+		buf_release(&c->in);
+		c->in_off = 0;
+	}
+}
+
+/*
+ * Read from TLS and handle frames while c may.  Stops when OpenSSL wants
+ * more from the socket (the read event will tell), and also as soon as
+ * every frame read so far was whole and OpenSSL holds nothing more: the
+ * peer now waits for our answer, so another read would only find an
+ * empty socket.  Level-triggered events make that safe.
+ */
+static void
+conn_read(struct conn *c)
+{
+	struct ioloop *l = c->loop;
+	size_t limit = l->srv->cfg.max_frame + CL_FRAME_HDR_LEN;
+	char ebuf[256];
+
+	while (conn_may_read(c)) {
+		size_t buffered = c->in.len - c->in_off;
+		size_t room = limit - buffered;
+		char *dst;
+		int n, e;
+
+		if (buffered == 0) {
+			dst = l->rbuf;
+			room = CL_MIN(room, sizeof(l->rbuf));
+		} else {
+			if (c->in_off > 0) {
+				buf_consume(&c->in, c->in_off);
+				c->in_off = 0;
+			}
+			buf_grow(&c->in, CL_MIN(room, (size_t)READ_CHUNK));
+			room = CL_MIN(room, c->in.cap - c->in.len - 1);
+			dst = c->in.p + c->in.len;
+		}
+		ssl_clear_errors();
+		n = SSL_read(c->ssl, dst, (int)CL_MIN(room, (size_t)INT_MAX));
+		if (n <= 0) {
+			switch ((e = SSL_get_error(c->ssl, n))) {
+			case SSL_ERROR_WANT_READ:
+				if (!c->rev_on)
+					conn_start_read(c);
+				return;
+			case SSL_ERROR_WANT_WRITE:
+				c->read_wants_write = true;
+				conn_start_write(c);
+				return;
+			default:
+				log_debug("%s: connection ended: %s", c->peer,
+				    ssl_failure(e, ebuf, sizeof(ebuf)));
+				ERR_clear_error();
+				conn_close(c);
+				return;
+			}
+		}
+		if (dst == l->rbuf) {
+			size_t used = conn_frames(c, dst, (size_t)n);
+
+			buf_add(&c->in, dst + used, (size_t)n - used);
+		} else {
+			buf_setlen(&c->in, c->in.len + (size_t)n);
+			conn_process(c);
+		}
+		if (c->in.len == c->in_off && !SSL_has_pending(c->ssl))
+			return;
+	}
+}
+
+/*
+ * c may read again after a pause: handle what is buffered, then what
+ * OpenSSL holds; the read event comes back with a fresh timeout.
+ */
+static void
+conn_resume(struct conn *c)
+{
+	conn_process(c);
+	if (!conn_may_read(c))
+		return;
+	conn_start_read(c);
+	if (SSL_has_pending(c->ssl))
+		conn_read(c);
 }
 
 /*
@@ -349,10 +659,12 @@ conn_free(struct conn *c)
 		l->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	if (c->drain)
-		event_free(c->drain);
-	if (c->bev)
-		bufferevent_free(c->bev);
+	event_free(c->rev);
+	event_free(c->wev);
+	SSL_free(c->ssl);
+	close(c->fd);
+	buf_release(&c->in);
+	buf_release(&c->out);
 	atomic_fetch_sub(&l->srv->n_active, 1);
 	free(c);
 }
@@ -362,7 +674,8 @@ static void
 conn_close(struct conn *c)
 {
 	c->dead = true;
-	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	conn_stop_read(c);
+	conn_stop_write(c);
 	if (!c->busy && c->holds == 0)
 		conn_free(c);
 }
@@ -388,116 +701,89 @@ conn_release(struct conn *c)
 }
 
 /*
- * Everything queued has been handed to the socket: shut our side with a
- * close_notify and keep reading (and discarding) briefly, so that the
- * peer reads our last frame rather than a reset caused by unread data.
+ * Shut our side (with a close_notify when the handshake was done) and
+ * keep reading and discarding raw input for at most LINGER_MS, so that
+ * the peer reads our last frame, or the alert of a failed handshake,
+ * rather than a reset caused by unread data.
  */
 static void
 conn_linger(struct conn *c)
 {
-	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	struct timeval tv;
 
 	c->lingering = true;
-	if (ssl != NULL)
-		(void)SSL_shutdown(ssl);
-	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	if (c->hs_done) {
+		ERR_clear_error();
+		(void)SSL_shutdown(c->ssl);
+		ERR_clear_error();
+	}
+	shutdown(c->fd, SHUT_WR);
+	conn_stop_write(c);
+	buf_release(&c->in);
+	c->in_off = 0;
+	c->deadline_ms = now_ms() + LINGER_MS;
 	ms_to_tv(LINGER_MS, &tv);
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-	bufferevent_enable(c->bev, EV_READ);
-	evbuffer_drain(bufferevent_get_input(c->bev),
-	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	event_add(c->rev, &tv);
+	c->rev_on = true;
 }
 
 /* A close was decided: linger once everything queued has been sent. */
 static void
 conn_check_closing(struct conn *c)
 {
-	if (c->closing && !c->lingering && !c->dead &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	if (c->closing && !c->lingering && !c->dead && conn_pending(c) == 0)
 		conn_linger(c);
 }
 
+/* The end of every callback on c. */
 static void
-drain_cb(evutil_socket_t fd, short what, void *arg)
+conn_done(struct conn *c)
 {
-	struct conn *c = arg;
-	char sink[4096];
-	ssize_t n = 0;
+	if (conn_release(c))
+		conn_check_closing(c);
+}
 
-	if (what & EV_READ)
-		n = read(fd, sink, sizeof(sink));
-	if ((what & EV_TIMEOUT) || n == 0 || (n < 0 && errno != EAGAIN &&
-	    errno != EINTR))
+static void
+conn_drain(struct conn *c, short what)
+{
+	char sink[4096];
+
+	if (what & EV_TIMEOUT) {
+		conn_close(c);
+		return;
+	}
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = read(c->fd, sink, sizeof(sink));
+
+		if (n > 0)
+			continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		conn_close(c);
+		return;
+	}
+	if (now_ms() >= c->deadline_ms)
 		conn_close(c);
 }
 
-/*
- * The handshake failed and OpenSSL has written its alert to the socket.
- * Closing now, with the client's data unread, would make the kernel send
- * a reset that can destroy the alert before the client reads it; so shut
- * our side and discard input briefly, as conn_linger does.
- */
-static bool
-conn_drain_after_failure(struct conn *c)
-{
-	struct timeval tv;
-	int fd = bufferevent_getfd(c->bev);
-
-	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	c->drain = event_new(c->loop->base, fd, EV_READ | EV_PERSIST, drain_cb, c);
-	if (c->drain == NULL)
-		return false;
-	shutdown(fd, SHUT_WR);
-	ms_to_tv(LINGER_MS, &tv);
-	event_add(c->drain, &tv);
-	c->lingering = true;
-	return true;
-}
-
 static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+conn_timed_out(struct conn *c)
 {
-	struct conn *c = arg;
-
-	if (c->lingering) {
-		evbuffer_drain(bufferevent_get_input(bev),
-		    evbuffer_get_length(bufferevent_get_input(bev)));
-		return;
-	}
-	conn_hold(c);
-	conn_process(c);
-	if (conn_release(c))
-		conn_check_closing(c);
-}
-
-static void
-conn_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)bev;
-	if (c->lingering)
-		return;
-	conn_hold(c);
-	if (c->wblocked && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-		c->wblocked = false;
-		conn_process(c);
-	}
-	if (conn_release(c))
-		conn_check_closing(c);
+	log_info("%s: %s timed out, closing", c->peer,
+	    c->ready ? "connection" : "TLS handshake");
+	conn_close(c);
 }
 
 static bool
 conn_check_alpn(struct conn *c)
 {
-	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	const unsigned char *proto = NULL;
 	unsigned int plen = 0;
 	char msg[160];
 
-	SSL_get0_alpn_selected(ssl, &proto, &plen);
+	SSL_get0_alpn_selected(c->ssl, &proto, &plen);
 	if (plen > 0)
 		return true;
 	snprintf(msg, sizeof(msg), "client did not offer protocol '%s' (ALPN)",
@@ -518,8 +804,8 @@ conn_check_peer(struct conn *c)
 	if (srv->cfg.check_peer == NULL)
 		return true;
 	why[0] = '\0';
-	if (srv->cfg.check_peer(srv->cfg.check_peer_arg,
-	    bufferevent_openssl_get_ssl(c->bev), &c->peer_name, why, sizeof(why)))
+	if (srv->cfg.check_peer(srv->cfg.check_peer_arg, c->ssl, &c->peer_name,
+	    why, sizeof(why)))
 		return true;
 	log_warnx("%s: refused: %s", c->peer, why);
 	conn_send_error(c, NULL, CL_EDENIED, why);
@@ -528,51 +814,147 @@ conn_check_peer(struct conn *c)
 }
 
 static void
-conn_event_cb(struct bufferevent *bev, short what, void *arg)
+conn_handshake_done(struct conn *c)
 {
-	struct conn *c = arg;
-	struct server *srv = c->loop->srv;
+	c->hs_done = true;
+	conn_stop_write(c);
+	if (!conn_check_alpn(c) || !conn_check_peer(c))
+		return;
+	c->ready = true;
+	conn_start_read(c);
+	log_debug("%s: TLS handshake done", c->peer);
+	/* With read-ahead, the first request may already be inside OpenSSL. */
+	if (SSL_has_pending(c->ssl))
+		conn_read(c);
+}
 
-	if (what & BEV_EVENT_CONNECTED) {
-		struct timeval tv;
+/*
+ * The handshake failed.  A peer that just went away is closed quietly;
+ * otherwise log why, and drain so that the peer reads OpenSSL's alert.
+ */
+static void
+conn_handshake_failed(struct conn *c, int e, int saved_errno)
+{
+	unsigned long code;
+	const char *why;
+	char ebuf[256];
 
-		conn_hold(c);
-		if (conn_check_alpn(c) && conn_check_peer(c)) {
-			c->ready = true;
-			ms_to_tv(srv->cfg.idle_timeout_ms, &tv);
-			bufferevent_set_timeouts(bev, &tv, &tv);
-			log_debug("%s: TLS handshake done", c->peer);
-			conn_process(c);
-		}
-		if (conn_release(c))
-			conn_check_closing(c);
+	if (e == SSL_ERROR_ZERO_RETURN ||
+	    (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
+		log_debug("%s: peer left during the TLS handshake", c->peer);
+		conn_close(c);
 		return;
 	}
-	if (!c->lingering) {
-		if (what & BEV_EVENT_TIMEOUT)
-			log_info("%s: %s timed out, closing", c->peer,
-			    c->ready ? "connection" : "TLS handshake");
-		else if ((what & BEV_EVENT_ERROR) && !c->ready) {
-			char ebuf[256];
-			unsigned long e = bufferevent_get_openssl_error(bev);
+	if ((why = tls_verify_reason(c->ssl)) != NULL)
+		snprintf(ebuf, sizeof(ebuf), "%s", why);
+	else if ((code = ERR_get_error()) != 0)
+		ERR_error_string_n(code, ebuf, sizeof(ebuf));
+	else
+		snprintf(ebuf, sizeof(ebuf), "%s", strerror(saved_errno));
+	ERR_clear_error();
+	log_info("%s: TLS handshake failed: %s", c->peer, ebuf);
+	conn_linger(c);
+}
 
-			const char *why = tls_verify_reason(
-			    bufferevent_openssl_get_ssl(bev));
+/* One step of SSL_accept; waits on whichever event OpenSSL needs. */
+static void
+conn_handshake(struct conn *c)
+{
+	int rc, e;
 
-			if (why != NULL)
-				snprintf(ebuf, sizeof(ebuf), "%s", why);
-			else if (e != 0)
-				ERR_error_string_n(e, ebuf, sizeof(ebuf));
-			else
-				snprintf(ebuf, sizeof(ebuf), "%s",
-				    strerror(EVUTIL_SOCKET_ERROR()));
-			log_info("%s: TLS handshake failed: %s", c->peer, ebuf);
-			if (conn_drain_after_failure(c))
-				return;
-		}
+	if (now_ms() >= c->deadline_ms) {
+		conn_timed_out(c);
+		return;
 	}
-	if (!c->dead)
-		conn_close(c);
+	ssl_clear_errors();
+	if ((rc = SSL_accept(c->ssl)) == 1) {
+		conn_handshake_done(c);
+		return;
+	}
+	switch ((e = SSL_get_error(c->ssl, rc))) {
+	case SSL_ERROR_WANT_READ:
+		conn_stop_write(c);
+		conn_start_read(c);
+		break;
+	case SSL_ERROR_WANT_WRITE:
+		/* Not the read event too: a readable socket would spin. */
+		conn_stop_read(c);
+		conn_start_write(c);
+		break;
+	default:
+		conn_handshake_failed(c, e, errno);
+		break;
+	}
+}
+
+/*
+ * After a flush or a read that waited for the socket: once nothing waits
+ * on it any more, stop watching for room and let c go on.
+ */
+static void
+conn_unblocked(struct conn *c)
+{
+	if (c->dead || c->write_wants_write || c->write_wants_read ||
+	    c->read_wants_write)
+		return;
+	conn_stop_write(c);
+	c->wblocked = false;	/* nothing is queued any more */
+	conn_resume(c);
+}
+
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	conn_hold(c);
+	if (c->lingering) {
+		conn_drain(c, what);
+	} else if (!c->hs_done) {
+		if (what & EV_TIMEOUT)
+			conn_timed_out(c);
+		else
+			conn_handshake(c);
+	} else if (conn_may_read(c) || c->write_wants_read) {
+		if (what & EV_TIMEOUT) {
+			conn_timed_out(c);
+		} else if (c->write_wants_read) {
+			conn_flush(c);
+			conn_unblocked(c);
+		} else {
+			conn_read(c);
+		}
+	} else {
+		/* Paused: drop the event until c may read again. */
+		conn_stop_read(c);
+	}
+	conn_done(c);
+}
+
+static void
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	conn_hold(c);
+	if (c->lingering) {
+		conn_stop_write(c);
+	} else if (what & EV_TIMEOUT) {
+		conn_timed_out(c);
+	} else if (!c->hs_done) {
+		conn_handshake(c);
+	} else {
+		if (c->read_wants_write) {
+			c->read_wants_write = false;
+			conn_read(c);
+		}
+		if (c->write_wants_write && !c->dead)
+			conn_flush(c);
+		conn_unblocked(c);
+	}
+	conn_done(c);
 }
 
 static void
@@ -580,13 +962,13 @@ conn_new(struct ioloop *l, int fd, const struct sockaddr_storage *ss)
 {
 	struct server *srv = l->srv;
 	struct conn *c;
-	struct timeval tv;
 	char host[INET6_ADDRSTRLEN] = "?";
 	int one = 1;
 	SSL *ssl;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if ((ssl = SSL_new(srv->cfg.tls)) == NULL) {
+	if (evutil_make_socket_nonblocking(fd) != 0 ||
+	    (ssl = SSL_new(srv->cfg.tls)) == NULL) {
 		log_warnx("cannot create TLS session, dropping connection");
 		close(fd);
 		atomic_fetch_sub(&srv->n_active, 1);
@@ -594,6 +976,10 @@ conn_new(struct ioloop *l, int fd, const struct sockaddr_storage *ss)
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->loop = l;
+	c->fd = fd;
+	c->ssl = ssl;
+	buf_init(&c->in, 0);
+	buf_init(&c->out, 0);
 	if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const void *)ss;
 
@@ -607,28 +993,38 @@ conn_new(struct ioloop *l, int fd, const struct sockaddr_storage *ss)
 		snprintf(c->peer, sizeof(c->peer), "[%s]:%u", host,
 		    ntohs(s6->sin6_port));
 	}
-	c->bev = bufferevent_openssl_socket_new(l->base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		log_warnx("cannot create connection buffer, dropping");
+	c->rev = event_new(l->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->wev = event_new(l->base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+	if (c->rev == NULL || c->wev == NULL || SSL_set_fd(ssl, fd) != 1) {
+		log_warnx("cannot create connection events, dropping");
+		if (c->rev)
+			event_free(c->rev);
+		if (c->wev)
+			event_free(c->wev);
 		SSL_free(ssl);
 		close(fd);
 		free(c);
 		atomic_fetch_sub(&srv->n_active, 1);
 		return;
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	/*
+	 * Partial writes with a movable buffer: a reply goes out from the
+	 * loop's scratch buffer and its rest is retried from c->out.
+	 * Read-ahead: one read(2) per request instead of header, then body.
+	 */
+	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_set_read_ahead(ssl, 1);
+	SSL_set_accept_state(ssl);
 	c->next = l->conns;
 	if (l->conns)
 		l->conns->prev = c;
 	l->conns = c;
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	/* Never buffer more than one maximal frame of input. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-	    srv->cfg.max_frame + CL_FRAME_HDR_LEN);
-	ms_to_tv(srv->cfg.handshake_timeout_ms, &tv);
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->deadline_ms = now_ms() + srv->cfg.handshake_timeout_ms;
+	/* The ClientHello is usually there already. */
+	conn_hold(c);
+	conn_handshake(c);
+	conn_done(c);
 }
 
 /*
@@ -663,12 +1059,8 @@ loop_wake_cb(evutil_socket_t fd, short what, void *arg)
 			} else {
 				conn_hold(c);
 				conn_write_raw(c, m->out.p, m->out.len);
-				if (!c->dead) {
-					bufferevent_enable(c->bev, EV_READ);
-					conn_process(c);
-				}
-				if (conn_release(c))
-					conn_check_closing(c);
+				conn_resume(c);
+				conn_done(c);
 			}
 		}
 		msg_free(m);
@@ -808,6 +1200,7 @@ server_new(const struct server_config *cfg, struct cl_error *err)
 
 	srv = xcalloc(1, sizeof(*srv));
 	srv->cfg = *cfg;
+	ms_to_tv(cfg->idle_timeout_ms, &srv->idle_tv);
 	if (srv->cfg.io_threads == 0)
 		srv->cfg.io_threads = CL_MIN(ncpus(), 4u);
 	if (srv->cfg.workers == 0)

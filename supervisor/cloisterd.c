@@ -59,8 +59,10 @@ static const struct service {
 	const char *peers[4];	/* written as "<peer>_addr = <its internal endpoint>" */
 } services[] = {
 	{ "storage", false, true, { NULL } },
+	{ "access_control", false, true, { NULL } },
 	{ "authentication", true, true, { NULL } },
 	{ "echo", true, true, { NULL } },
+	{ "management", false, true, { "storage", "access_control", NULL } },
 	{ "frontend", true, false, { "authentication", "echo", NULL } },
 };
 #define NSERVICES CL_ARRAY_SIZE(services)

@@ -32,6 +32,11 @@
  *   expect-say A BYTES      read the answer to it and check the message
  *   expect A JSON           read one frame; every member of JSON must be
  *                           present and equal in it
+ *   expect-like A JSON      read one frame; JSON must be like it: objects
+ *                           by their members (recursively, others ignored),
+ *                           arrays item by item (same length), the rest
+ *                           equal; a member wanted as "(absent)" must be
+ *                           missing
  *   expect-error A CODE     read one frame: an error envelope with CODE
  *   expect-closed A [MS]    the server closes A within MS (default 5000)
  *   expect-pending A MS     nothing arrives on A for MS milliseconds
@@ -40,8 +45,11 @@
  *   many CONNS CALLS        CONNS threads share one pooled client and each
  *                           makes CALLS checked 'say' calls
  *   parallel A N JSON WANT  N threads, each with its own connection like A's,
- *                           send JSON and expect WANT (as 'expect')
+ *                           send JSON and expect WANT (as 'expect'); in
+ *                           JSON, @N@ is the thread's number (0 to N-1)
  *   capture VAR FIELD       remember a field of the last frame read as ${VAR}
+ *                           (a string or an integer; FIELD may be a path of
+ *                           members and array indexes, "entries.0.hash")
  *   env NAME=VALUE          set an environment variable for services started
  *                           afterwards
  *   shell VAR CMD...        run CMD with sh; it must succeed; its first line
@@ -55,7 +63,7 @@
  * Every line is expanded first: ${tmp} is a fresh directory for the case,
  * ${src} the source tree,
  * ${NAME.api} and ${NAME.internal} a started service's addresses, ${VAR}
- * a captured value.
+ * a captured value, ${rep:N:TEXT} TEXT repeated N times (big requests).
  */
 #include "compat.h"
 
@@ -69,12 +77,14 @@
 
 #include <openssl/err.h>
 
+#include "access_control_schema.h"
 #include "authentication_internal_schema.h"
 #include "authentication_schema.h"
 #include "buf.h"
 #include "crypto.h"
 #include "echo_schema.h"
 #include "frontend_schema.h"
+#include "management_schema.h"
 #include "storage_schema.h"
 #include "frame.h"
 #include "harness.h"
@@ -214,6 +224,10 @@ protocol_of(const char *name, bool internal)
 		return &frontend_service;
 	if (strcmp(name, "storage") == 0)
 		return &storage_service;
+	if (strcmp(name, "access_control") == 0)
+		return &access_control_service;
+	if (strcmp(name, "management") == 0)
+		return &management_service;
 	failf("no protocol known for service '%s'", name);
 }
 
@@ -469,6 +483,59 @@ expect_json(struct tconn *t, const char *want_text)
 
 			failf("on '%s': member '%s' differs; got %s", t->name, k, g);
 		}
+	}
+	json_decref(want);
+	json_decref(got);
+}
+
+/* want is like got: see expect-like. */
+static bool
+json_like(const json_t *want, const json_t *got)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_object(want)) {
+		if (!json_is_object(got))
+			return false;
+		json_object_foreach((json_t *)want, k, v) {
+			if (json_is_string(v) &&
+			    strcmp(json_string_value(v), "(absent)") == 0) {
+				if (json_object_get(got, k) != NULL)
+					return false;
+			} else if (!json_like(v, json_object_get(got, k))) {
+				return false;
+			}
+		}
+		return true;
+	}
+	if (json_is_array(want)) {
+		if (!json_is_array(got) || json_array_size(got) !=
+		    json_array_size(want))
+			return false;
+		json_array_foreach(want, i, v)
+			if (!json_like(v, json_array_get(got, i)))
+				return false;
+		return true;
+	}
+	return got != NULL && json_equal(want, got);
+}
+
+static void
+expect_like(struct tconn *t, const char *want_text)
+{
+	json_error_t jerr;
+	json_t *want = json_loads(want_text, 0, &jerr), *got;
+
+	if (!json_is_object(want))
+		failf("expected value is not a JSON object: %s", jerr.text);
+	got = read_json(t);
+	if (!json_like(want, got)) {
+		char *g = json_dumps(got, JSON_COMPACT);
+
+		failf("on '%s': not like the expected value; got %.3000s", t->name,
+		    g);
 	}
 	json_decref(want);
 	json_decref(got);
@@ -740,6 +807,17 @@ expand(const char *line, struct buf *out)
 			continue;
 		}
 		snprintf(name, sizeof(name), "%.*s", (int)(end - line - 2), line + 2);
+		if (strncmp(name, "rep:", 4) == 0) {
+			char *colon;
+			long long n = strtoll(name + 4, &colon, 10);
+
+			if (*colon != ':' || n < 0 || n > 64 * 1024 * 1024)
+				failf("usage: ${rep:N:TEXT}");
+			for (long long i = 0; i < n; i++)
+				buf_adds(out, colon + 1);
+			line = end + 1;
+			continue;
+		}
 		if (strcmp(name, "tmp") == 0)
 			val = T.tmp;
 		if (strcmp(name, "src") == 0)
@@ -767,6 +845,7 @@ expand(const char *line, struct buf *out)
 struct par_arg {
 	struct tconn *like;
 	const char *send, *want;
+	int idx;
 	char failure[256];
 };
 
@@ -790,9 +869,16 @@ par_main(void *p)
 	ctx = ctx_from_args(words, a->like->nwords, &addr);
 	cl = client_new(ctx, addr, 20000);
 	cl_error_clear(&err);
-	frame_put_header(hdr, strlen(a->send));
 	buf_add(&b, hdr, sizeof(hdr));
-	buf_adds(&b, a->send);
+	for (const char *s = a->send; *s; s++) {
+		if (strncmp(s, "@N@", 3) == 0) {
+			buf_addf(&b, "%d", a->idx);
+			s += 2;
+		} else {
+			buf_addch(&b, *s);
+		}
+	}
+	frame_put_header((uint8_t *)b.p, b.len - sizeof(hdr));
 	if ((c = rpc_conn_open(cl, &err)) == NULL ||
 	    rpc_conn_write(c, b.p, b.len, &err) != 0 ||
 	    rpc_conn_read_frame(c, &b, &err) != 0) {
@@ -826,7 +912,7 @@ do_parallel(struct tconn *like, int n, const char *send, const char *want)
 		failf("parallel: expected value is not a JSON object");
 	json_decref(w);
 	for (int i = 0; i < n; i++) {
-		args[i] = (struct par_arg){ like, send, want, "" };
+		args[i] = (struct par_arg){ like, send, want, i, "" };
 		if (pthread_create(&th[i], NULL, par_main, &args[i]) != 0)
 			failf("pthread_create failed");
 	}
@@ -919,12 +1005,22 @@ run_line(char *raw)
 			failf("usage: parallel A N JSON WANT (JSON without spaces)");
 		do_parallel(t, (int)n, send, want);
 	} else if (strcmp(cmd, "capture") == 0) {
-		char *var = word(&p), *field = word(&p);
-		json_t *v = json_object_get(T.last, field ? field : "");
+		char *var = word(&p), *field = word(&p), *dot, num[32];
+		json_t *v = T.last;
 
-		if (var == NULL || !json_is_string(v))
-			failf("capture: the last frame has no string '%s'", field);
-		var_set(var, json_string_value(v));
+		for (char *f = field; v != NULL && f != NULL; f = dot) {
+			if ((dot = strchr(f, '.')) != NULL)
+				*dot++ = '\0';
+			v = json_is_array(v) ? json_array_get(v, strtoul(f, NULL,
+			    10)) : json_object_get(v, f);
+		}
+		if (var == NULL || field == NULL ||
+		    (!json_is_string(v) && !json_is_integer(v)))
+			failf("capture: the last frame has no string or integer "
+			    "'%s'", field);
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		var_set(var, json_is_string(v) ? json_string_value(v) : num);
 	} else if (strcmp(cmd, "shell") == 0) {
 		char *var = word(&p), *c = rest(p), out[1024] = "";
 		FILE *pp = popen(c, "r");
@@ -1023,6 +1119,10 @@ run_line(char *raw)
 		struct tconn *t = conn_find(word(&p), false);
 
 		expect_json(t, rest(p));
+	} else if (strcmp(cmd, "expect-like") == 0) {
+		struct tconn *t = conn_find(word(&p), false);
+
+		expect_like(t, rest(p));
 	} else if (strcmp(cmd, "expect-error") == 0) {
 		struct tconn *t = conn_find(word(&p), false);
 

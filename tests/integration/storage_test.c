@@ -271,7 +271,12 @@ run_client(void)
 	ops = json_array();
 	storage_op_check_eq(ops, "a", one);
 	storage_op_check_absent(ops, "b");
-	storage_op_put(ops, "b", json_string("two"));
+	{
+		json_t *two = json_string("two");
+
+		storage_op_put(ops, "b", two);	/* borrows */
+		json_decref(two);
+	}
 	storage_op_delete(ops, "a");
 	CHECK("apply", storage_apply(cl, ops, &err) == 0);
 	CHECK("apply again (checks fail)", storage_apply(cl, ops, &err) == CL_ESTATE &&

@@ -117,6 +117,8 @@ static const struct {
 	{ "echo", true, true },
 	{ "frontend", true, false },
 	{ "storage", false, true },
+	{ "access_control", false, true },
+	{ "management", false, true },
 };
 
 /* Copy the value of key=VALUE (up to a space) from line into out. */

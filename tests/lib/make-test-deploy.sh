@@ -4,7 +4,8 @@
 # services and the test programs that act as attested peers, every run
 # (binaries change between runs).  The test programs are peers like any
 # service: itest may call echo's internal endpoint, attest-test may not;
-# bench_echo serves attested in-process endpoints of its own.
+# bench_echo serves attested in-process endpoints of its own;
+# bench-storage (bench/bench_storage) may call storage's internal endpoint.
 set -eu
 build=${1:?usage: make-test-deploy.sh BUILD DIR}
 dir=${2:?usage: make-test-deploy.sh BUILD DIR}
@@ -13,7 +14,10 @@ if [ ! -f "$dir/build.json" ]; then
 	rm -rf "$dir"
 	"$cl" dev init "$dir" --inbound echo=itest,frontend \
 		--inbound authentication=frontend,itest \
-		--inbound storage=management,scheduler,itest,storage-test >/dev/null
+		--inbound access_control=frontend,management,itest,acl-client-test \
+		--inbound management=frontend,itest \
+		--inbound storage=management,scheduler,itest,storage-test,bench-storage,audit-test \
+		>/dev/null
 fi
 "$cl" enclave-info generate --build-config "$dir/build.json" \
 	--out "$dir/enclave_info.json" \
@@ -21,10 +25,15 @@ fi
 	authentication="$build/cloister-authentication" \
 	frontend="$build/cloister-frontend" \
 	storage="$build/cloister-storage" \
+	access_control="$build/cloister-access_control" \
+	management="$build/cloister-management" \
 	storage-test="$build/tests/storage_test" \
+	audit-test="$build/tests/audit_test" \
 	itest="$build/tests/itest" \
+	acl-client-test="$build/tests/acl_client_test" \
 	attest-test="$build/tests/attest_test" \
-	bench="$build/bench/bench_echo" >/dev/null
+	bench="$build/bench/bench_echo" \
+	bench-storage="$build/bench/bench_storage" >/dev/null
 for key in "$dir"/keys/auditor-*.key; do
 	name=$(basename "$key" .key)
 	name=${name#auditor-}
