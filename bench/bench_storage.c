@@ -81,7 +81,7 @@ struct target {
 
 struct worker {
 	const struct target *tg;	/* borrowed */
-	struct rpc_client *cl;		/* owned (service): its own connection */
+	struct rpc_client *cl;		/* owned (service): own connection */
 	enum bench_op op;
 	pthread_barrier_t *go;		/* borrowed */
 	double secs;
@@ -280,7 +280,8 @@ measure(const char *key, const struct target *tg, enum bench_op op,
 	unsigned i;
 
 	fprintf(stderr, "bench_storage: %s: %u %s, %g s\n", key, nthreads,
-	    svc ? "connection(s)" : "thread(s)", svc ? seconds : direct_seconds);
+	    svc ? "connection(s)" : "thread(s)",
+	    svc ? seconds : direct_seconds);
 	pthread_barrier_init(&go, NULL, nthreads + 1);
 	for (i = 0; i < nthreads; i++) {
 		w[i].tg = tg;
@@ -293,8 +294,10 @@ measure(const char *key, const struct target *tg, enum bench_op op,
 		w[i].rng = 0x9e3779b97f4a7c15ull * (i + 1) + (op == OP_PUT);
 		buf_init(&w[i].got, VALUE_LEN);
 		cl_error_clear(&w[i].err);
-		if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0) {
-			fprintf(stderr, "bench_storage: cannot start a thread\n");
+		if (pthread_create(&w[i].thread, NULL, worker_main,
+		    &w[i]) != 0) {
+			fprintf(stderr, "bench_storage: cannot start a "
+			    "thread\n");
 			exit(1);
 		}
 	}
@@ -368,7 +371,8 @@ preload(const struct target *tg)
 
 		for (; n < STORE_APPLY_MAX && idx < NKEYS; n++, idx++) {
 			if (cl != NULL) {
-				key_name(key[n], sizeof(key[n]), SVC_PREFIX, idx);
+				key_name(key[n], sizeof(key[n]), SVC_PREFIX,
+				    idx);
 				make_value(val[n], VALUE_LEN - 2, idx, 0);
 				v = json_stringn(val[n], VALUE_LEN - 2);
 				storage_op_put(ops, key[n], v);	/* borrows v */
@@ -390,8 +394,8 @@ preload(const struct target *tg)
 	}
 	rpc_client_free(cl);
 	if (rc != 0)
-		fprintf(stderr, "bench_storage: preloading %u keys: %s\n", NKEYS,
-		    err.message);
+		fprintf(stderr, "bench_storage: preloading %u keys: %s\n",
+		    NKEYS, err.message);
 	return rc;
 }
 
@@ -466,8 +470,8 @@ cmd_service(const char *backend, const char *location)
 	cl_error_clear(&err);
 	if (harness_start(&p, "storage", NULL, opts, START_TIMEOUT_MS,
 	    &err) != 0) {
-		fprintf(stderr, "bench_storage: cannot start the storage service "
-		    "(%s): %s\n", backend, err.message);
+		fprintf(stderr, "bench_storage: cannot start the storage "
+		    "service (%s): %s\n", backend, err.message);
 		return 1;
 	}
 	fprintf(stderr, "bench_storage: cloister-storage (pid %d, %s) on %s\n",
@@ -479,15 +483,15 @@ cmd_service(const char *backend, const char *location)
 		return 1;
 	}
 	if (harness_stop(&p) != 0 && rc == 0) {
-		fprintf(stderr, "bench_storage: the storage service did not exit "
-		    "cleanly\n");
+		fprintf(stderr, "bench_storage: the storage service did not "
+		    "exit cleanly\n");
 		rc = 1;
 	}
 	if (rc == 0)
 		unlink(p.log_path);
 	else
-		fprintf(stderr, "bench_storage: the storage service's log: %s\n",
-		    p.log_path);
+		fprintf(stderr, "bench_storage: the storage service's log: "
+		    "%s\n", p.log_path);
 	return rc;
 }
 

@@ -151,6 +151,7 @@ struct server {
 	struct timeval idle_tv;
 	uint16_t port;
 	bool started;
+	atomic_bool stopping;	/* server_stop was called */
 	atomic_uint_fast64_t n_accepted, n_active, n_requests, n_errors;
 };
 
@@ -1039,6 +1040,13 @@ loop_wake_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/*
+	 * Stop from inside the loop: a break requested from another thread
+	 * before this loop started running would be lost (libevent clears
+	 * the flag when a loop starts), while this wake-up is not.
+	 */
+	if (atomic_load(&l->srv->stopping))
+		event_base_loopbreak(l->base);
 	pthread_mutex_lock(&l->lock);
 	m = l->head;
 	l->head = l->tail = NULL;
@@ -1269,9 +1277,10 @@ server_start(struct server *srv, struct cl_error *err)
 void
 server_stop(struct server *srv)
 {
+	atomic_store(&srv->stopping, true);
 	for (unsigned i = 0; i < srv->nloops; i++)
-		if (srv->loops[i].base)
-			event_base_loopbreak(srv->loops[i].base);
+		if (srv->loops[i].wake)
+			event_active(srv->loops[i].wake, EV_READ, 0);
 }
 
 void

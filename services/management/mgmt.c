@@ -41,7 +41,8 @@ static const struct conf_option mgmt_options[] = {
 	{ "storage_addr", CONF_ADDR, O(storage_addr), 0, 0, NULL, NULL,
 	  CONF_REQUIRED, "the storage service's internal endpoint" },
 	{ "access_control_addr", CONF_ADDR, O(access_control_addr), 0, 0, NULL,
-	  NULL, CONF_REQUIRED, "the access_control service's internal endpoint" },
+	  NULL, CONF_REQUIRED,
+	  "the access_control service's internal endpoint" },
 	{ "function_payload_max", CONF_SIZE, O(payload_max), 1,
 	  MGMT_PAYLOAD_MAX, "16M", NULL, 0,
 	  "largest function payload accepted, in decoded bytes" },
@@ -63,7 +64,8 @@ static const struct {
 	call_fn fn;
 	unsigned flags;
 } calls[MANAGEMENT_NMETHODS] = {
-	[MANAGEMENT_REGISTER_INPUT_FILE] = { data_register_input, CALL_CHANGES },
+	[MANAGEMENT_REGISTER_INPUT_FILE] = { data_register_input,
+	    CALL_CHANGES },
 	[MANAGEMENT_REGISTER_OUTPUT_FILE] = { data_register_output,
 	    CALL_CHANGES },
 	[MANAGEMENT_REGISTER_FUSION_OUTPUT] = { data_register_fusion,
@@ -128,8 +130,8 @@ mgmt_new_id(char out[MGMT_ID_MAX + 1], const char *kind)
 	r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);	/* RFC 4122 variant */
 	for (size_t i = 0; i < sizeof(r); i++)
 		snprintf(hex + 2 * i, 3, "%02x", r[i]);
-	snprintf(out, MGMT_ID_MAX + 1, "%s-%.8s-%.4s-%.4s-%.4s-%.12s", kind, hex,
-	    hex + 8, hex + 12, hex + 16, hex + 20);
+	snprintf(out, MGMT_ID_MAX + 1, "%s-%.8s-%.4s-%.4s-%.4s-%.12s", kind,
+	    hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
 int
@@ -164,13 +166,13 @@ mgmt_check_user(const json_t *v, const char *what, struct cl_error *err)
 	size_t len = json_string_length(v);
 
 	if (s == NULL || len == 0 || len > MGMT_USER_MAX || strlen(s) != len)
-		return cl_error_set(err, CL_EINVAL, "%s must be a user id (1 to %d "
-		    "bytes)", what, MGMT_USER_MAX);
+		return cl_error_set(err, CL_EINVAL, "%s must be a user id (1 "
+		    "to %d bytes)", what, MGMT_USER_MAX);
 	for (const char *p = s; *p; p++)
 		if ((unsigned char)*p <= 0x20 || *p == '/' || *p == 0x7f)
-			return cl_error_set(err, CL_EINVAL, "%s: '%.128s' is not a "
-			    "user id (no spaces, '/' or control characters)", what,
-			    s);
+			return cl_error_set(err, CL_EINVAL, "%s: '%.128s' is "
+			    "not a user id (no spaces, '/' or control "
+			    "characters)", what, s);
 	return 0;
 }
 
@@ -191,8 +193,8 @@ mgmt_user_set(const json_t *arr, size_t max, const char *what, json_t **out,
 
 	*out = NULL;
 	if (!json_is_array(arr) || n == 0 || n > max)
-		return cl_error_set(err, CL_EINVAL, "%s must be an array of 1 to "
-		    "%zu user ids", what, max);
+		return cl_error_set(err, CL_EINVAL, "%s must be an array of 1 "
+		    "to %zu user ids", what, max);
 	v = xcalloc(n, sizeof(*v));
 	for (size_t i = 0; i < n; i++) {
 		v[i] = json_array_get(arr, i);
@@ -244,8 +246,8 @@ mgmt_check_text(const char *s, const char *what, struct cl_error *err)
 {
 	for (const char *p = s; p != NULL && *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return cl_error_set(err, CL_EINVAL, "%s may not contain "
-			    "control characters", what);
+			return cl_error_set(err, CL_EINVAL, "%s may not "
+			    "contain control characters", what);
 	return 0;
 }
 
@@ -305,8 +307,8 @@ mgmt_authorize(struct call *c, const char *action, json_t *facts,
 	    &e);
 	json_decref(facts);
 	if (rc != 0) {
-		log_warnx("%s: no access decision for '%s': %s", c->action, action,
-		    e.message);
+		log_warnx("%s: no access decision for '%s': %s", c->action,
+		    action, e.message);
 		return cl_error_set(err, CL_EINTERNAL, "no access decision for "
 		    "'%s': %s", action, e.message);
 	}
@@ -333,8 +335,8 @@ mgmt_get(struct call *c, const char *table, const char *id, const char *what,
 	if (!json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
-		return cl_error_set(err, CL_EINTERNAL, "the record of %s '%s' is "
-		    "not an object", what, id);
+		return cl_error_set(err, CL_EINTERNAL, "the record of %s '%s' "
+		    "is not an object", what, id);
 	}
 	return 0;
 }
@@ -355,12 +357,23 @@ mgmt_apply(struct call *c, json_t *ops, struct cl_error *err)
 	return 0;
 }
 
+void
+mgmt_backoff(int attempt)
+{
+	unsigned r = 0;
+	unsigned cap = 100u << CL_MIN(attempt, 6);	/* microseconds */
+
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		r = (unsigned)attempt * 2654435761u;
+	usleep((useconds_t)(r % cap));
+}
+
 int
 mgmt_bad_state(struct call *c, const char *what, const char *state,
     const char *need, struct cl_error *err)
 {
-	return cl_error_set(err, CL_ESTATE, "%s is '%s': %s needs %s", what, state,
-	    c->action, need);
+	return cl_error_set(err, CL_ESTATE, "%s is '%s': %s needs %s", what,
+	    state, c->action, need);
 }
 
 /*
@@ -370,7 +383,8 @@ mgmt_bad_state(struct call *c, const char *what, const char *state,
 static bool
 trusted_peer(const char *name)
 {
-	for (size_t i = 0; name != NULL && i < CL_ARRAY_SIZE(trusted_peers); i++)
+	for (size_t i = 0; name != NULL &&
+	    i < CL_ARRAY_SIZE(trusted_peers); i++)
 		if (strcmp(name, trusted_peers[i]) == 0)
 			return true;
 	return false;
@@ -408,13 +422,15 @@ mgmt_serve(struct rpc_ctx *ctx, const json_t *req, json_t *resp,
 		json_object_clear(resp);
 		cl_error_clear(err);
 		if (++attempt < MGMT_ATTEMPTS) {
+			mgmt_backoff(attempt);
 			rc = 0;
 			continue;
 		}
 		log_warnx("%s: %d attempts lost to concurrent changes of '%s'",
 		    m->name, attempt, c.object);
-		rc = cl_error_set(err, CL_EBUSY, "'%s' changed %d times while this "
-		    "call tried to change it: try again", c.object, attempt);
+		rc = cl_error_set(err, CL_EBUSY, "'%s' changed %d times while "
+		    "this call tried to change it: try again", c.object,
+		    attempt);
 	}
 	if (rc == MGMT_RETRY || rc > 0)
 		BUG("'%s' returned %d", m->name, rc);

@@ -37,7 +37,7 @@
 #define MGMT_URL_MAX		4096
 #define MGMT_RECORD_MAX		(256 * 1024)	/* a function's record */
 #define MGMT_PAYLOAD_MAX	(16 * 1024 * 1024)	/* decoded bytes */
-#define MGMT_CHUNK		(4 * 1024 * 1024)	/* base64 bytes per chunk */
+#define MGMT_CHUNK		(4 * 1024 * 1024)	/* base64 bytes */
 #define MGMT_LIST_PAGE		32	/* function records per storage list */
 
 /*
@@ -65,7 +65,8 @@ struct call {
 	struct mgmt *m;
 	const char *action;		/* the request's name */
 	struct acl_subject who;		/* borrowed from the request */
-	char object[MGMT_OBJECT_MAX + 1];	/* for the audit log; "" = none */
+	char object[MGMT_OBJECT_MAX + 1];	/* for the audit log; "" =
+	    none */
 };
 
 /*
@@ -131,6 +132,8 @@ int mgmt_get(struct call *c, const char *table, const char *id,
  */
 int mgmt_apply(struct call *c, json_t *ops, struct cl_error *err)
 	CL_NONNULL(1, 2) CL_WUR;
+/* A short random pause before attempt number attempt (1, 2, ...). */
+void mgmt_backoff(int attempt);
 /* bad_state: "<what> is '<state>': <action> needs <need>" */
 int mgmt_bad_state(struct call *c, const char *what, const char *state,
     const char *need, struct cl_error *err) CL_NONNULL(1, 2, 3, 4);
@@ -174,7 +177,9 @@ int task_cancel(struct call *, const json_t *, json_t *, struct cl_error *);
 /* mgmt_audit.c */
 /* Record the outcome of c (result "ok", "denied" or "failed"). */
 void mgmt_audit_record(struct call *c, const char *result) CL_NONNULL(1, 2);
-int mgmt_audit_query(struct call *, const json_t *, json_t *, struct cl_error *);
-int mgmt_audit_chain(struct call *, const json_t *, json_t *, struct cl_error *);
+int mgmt_audit_query(struct call *, const json_t *, json_t *,
+    struct cl_error *);
+int mgmt_audit_chain(struct call *, const json_t *, json_t *,
+    struct cl_error *);
 
 #endif

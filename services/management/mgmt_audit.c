@@ -93,15 +93,15 @@ mgmt_audit_chain(struct call *c, const json_t *req, json_t *resp,
 	if (rc != 0)
 		return cl_error_set(err, CL_EINTERNAL, "no access decision for "
 		    "'query_audit_logs': %s", ae.message);
-	if ((rc = audit_read(c->m->storage, after, limit > 0 ? (int)limit : 1000,
-	    NULL, NULL, &entries, &more, err)) != 0)
+	if ((rc = audit_read(c->m->storage, after, limit > 0 ? (int)limit :
+	    1000, NULL, NULL, &entries, &more, err)) != 0)
 		return rc;
 	json_array_foreach(entries, i, e) {
 		if (all || strcmp(mgmt_str(e, "user"), c->who.user) == 0)
 			continue;
-		json_array_set_new(entries, i, json_pack("{s:O, s:O, s:O}", "seq",
-		    json_object_get(e, "seq"), "prev", json_object_get(e, "prev"),
-		    "hash", json_object_get(e, "hash")));
+		json_array_set_new(entries, i, json_pack("{s:O, s:O, s:O}",
+		    "seq", json_object_get(e, "seq"), "prev", json_object_get(e,
+		    "prev"), "hash", json_object_get(e, "hash")));
 	}
 	json_object_set_new(resp, "entries", entries);
 	json_object_set_new(resp, "more", json_boolean(more));

@@ -51,33 +51,34 @@ check_crypto(const json_t *ci, bool output, json_t **out, struct cl_error *err)
 	json_object_foreach((json_t *)ci, k, v)
 		if (strcmp(k, "schema") != 0 && strcmp(k, "key") != 0 &&
 		    strcmp(k, "iv") != 0)
-			return cl_error_set(err, CL_EINVAL, "crypto_info has no "
-			    "member '%.64s' (schema, key, iv)", k);
+			return cl_error_set(err, CL_EINVAL, "crypto_info has "
+			    "no member '%.64s' (schema, key, iv)", k);
 	for (i = 0; schema != NULL && i < CL_ARRAY_SIZE(ciphers); i++)
 		if (strcmp(ciphers[i].schema, schema) == 0)
 			break;
 	if (schema == NULL || i == CL_ARRAY_SIZE(ciphers))
-		return cl_error_set(err, CL_EINVAL, "crypto_info.schema must be "
-		    "aes-gcm-128, aes-gcm-256 or raw");
+		return cl_error_set(err, CL_EINVAL, "crypto_info.schema must "
+		    "be aes-gcm-128, aes-gcm-256 or raw");
 	if (output && !ciphers[i].output)
 		return cl_error_set(err, CL_EINVAL, "an output cannot be '%s': "
 		    "results are never written in plaintext", schema);
 	if (key == NULL)
-		key = ciphers[i].key == 0 && json_object_get(ci, "key") == NULL ?
-		    "" : NULL;
+		key = ciphers[i].key == 0 && json_object_get(ci,
+		    "key") == NULL ? "" : NULL;
 	if (iv == NULL)
 		iv = ciphers[i].iv == 0 && json_object_get(ci, "iv") == NULL ?
 		    "" : NULL;
 	if (key == NULL || iv == NULL)
 		return cl_error_set(err, CL_EINVAL, "crypto_info.key and "
 		    "crypto_info.iv must be base64 strings");
-	if ((rc = mgmt_b64_check(key, strlen(key), "crypto_info.key", err)) != 0 ||
+	if ((rc = mgmt_b64_check(key, strlen(key), "crypto_info.key",
+	    err)) != 0 ||
 	    (rc = mgmt_b64_check(iv, strlen(iv), "crypto_info.iv", err)) != 0)
 		return rc;
 	if (mgmt_b64_size(key, strlen(key)) != ciphers[i].key ||
 	    mgmt_b64_size(iv, strlen(iv)) != ciphers[i].iv)
-		return cl_error_set(err, CL_EINVAL, "%s needs a %zu-byte key and a "
-		    "%zu-byte iv", schema, ciphers[i].key, ciphers[i].iv);
+		return cl_error_set(err, CL_EINVAL, "%s needs a %zu-byte key "
+		    "and a %zu-byte iv", schema, ciphers[i].key, ciphers[i].iv);
 	*out = json_pack("{s:s, s:s, s:s}", "schema", schema, "key", key, "iv",
 	    iv);
 	return 0;
@@ -92,8 +93,8 @@ check_url(const char *url, struct cl_error *err)
 	if ((rc = mgmt_check_text(url, "url", err)) != 0)
 		return rc;
 	if (strncmp(url, "fusion:", 7) == 0)
-		return cl_error_set(err, CL_EINVAL, "fusion: urls belong to the "
-		    "platform (register_fusion_output makes them)");
+		return cl_error_set(err, CL_EINVAL, "fusion: urls belong to "
+		    "the platform (register_fusion_output makes them)");
 	return 0;
 }
 
@@ -158,9 +159,9 @@ register_file(struct call *c, const json_t *req, json_t *resp, bool output,
 	}
 	mgmt_new_id(id, output ? "output" : "input");
 	mgmt_object(c, id);
-	rec = json_pack("{s:s, s:s, s:o, s:[s], s:b, s:I}", "id", id, "url", url,
-	    "crypto_info", ci, "owners", c->who.user, "in_use", 0, "created_at",
-	    (json_int_t)mgmt_now_ms());
+	rec = json_pack("{s:s, s:s, s:o, s:[s], s:b, s:I}", "id", id, "url",
+	    url, "crypto_info", ci, "owners", c->who.user, "in_use", 0,
+	    "created_at", (json_int_t)mgmt_now_ms());
 	if (output) {
 		json_object_set_new(rec, "cmac", json_null());
 		json_object_set_new(rec, "fusion", json_false());
@@ -213,14 +214,15 @@ data_register_fusion(struct call *c, const json_t *req, json_t *resp,
 	mgmt_new_id(id, "output");
 	mgmt_object(c, id);
 	snprintf(url, sizeof(url), "fusion:///%s.fusion", id + 7);
-	if (RAND_bytes(key, sizeof(key)) != 1 || RAND_bytes(iv, sizeof(iv)) != 1)
+	if (RAND_bytes(key, sizeof(key)) != 1 || RAND_bytes(iv,
+	    sizeof(iv)) != 1)
 		BUG("RAND_bytes failed");
 	crypto_b64_encode(&k, key, sizeof(key));
 	crypto_b64_encode(&v, iv, sizeof(iv));
-	rec = json_pack("{s:s, s:s, s:n, s:{s:s, s:s, s:s}, s:o, s:b, s:b, s:I}",
-	    "id", id, "url", url, "cmac", "crypto_info", "schema", "aes-gcm-256",
-	    "key", k.p, "iv", v.p, "owners", owners, "fusion", 1, "in_use", 0,
-	    "created_at", (json_int_t)mgmt_now_ms());
+	rec = json_pack("{s:s, s:s, s:n, s:{s:s, s:s, s:s}, s:o, s:b, s:b, "
+	    "s:I}", "id", id, "url", url, "cmac", "crypto_info", "schema",
+	    "aes-gcm-256", "key", k.p, "iv", v.p, "owners", owners, "fusion", 1,
+	    "in_use", 0, "created_at", (json_int_t)mgmt_now_ms());
 	rc = put_new(c, rec, err);
 	json_decref(rec);
 	buf_release(&k);
@@ -239,7 +241,8 @@ data_input_from_output(struct call *c, const json_t *req, json_t *resp,
     struct cl_error *err)
 {
 	const char *oid = mgmt_str(req, "data_id");
-	char id[MGMT_ID_MAX + 1], okey[MGMT_ID_MAX + 16], ikey[MGMT_ID_MAX + 16];
+	char id[MGMT_ID_MAX + 1];
+	char okey[MGMT_ID_MAX + 16], ikey[MGMT_ID_MAX + 16];
 	json_t *out = NULL, *in = NULL, *rec, *ops;
 	const json_t *cmac;
 	int rc;
@@ -256,8 +259,8 @@ data_input_from_output(struct call *c, const json_t *req, json_t *resp,
 		goto out;
 	snprintf(id, sizeof(id), "input-%s", oid + 7);
 	if (mgmt_get(c, "input", id, "input", &in, NULL) == 0) {
-		rc = cl_error_set(err, CL_EEXIST, "output '%s' is already input "
-		    "'%s'", oid, id);
+		rc = cl_error_set(err, CL_EEXIST, "output '%s' is already "
+		    "input '%s'", oid, id);
 		goto out;
 	}
 	rec = json_pack("{s:s, s:O, s:O, s:O, s:O, s:b, s:I}", "id", id, "url",
@@ -340,11 +343,11 @@ data_update(struct call *c, const json_t *req, json_t *resp,
 		return rc;
 	snprintf(what, sizeof(what), "file '%s'", mgmt_str(rec, "id"));
 	if (json_is_true(json_object_get(rec, "fusion")))
-		rc = cl_error_set(err, CL_EINVAL, "%s is a fusion output: it stays "
-		    "where the platform keeps it", what);
+		rc = cl_error_set(err, CL_EINVAL, "%s is a fusion output: it "
+		    "stays where the platform keeps it", what);
 	else if (json_is_true(json_object_get(rec, "in_use")))
-		rc = mgmt_bad_state(c, what, "in_use", "a file no task uses yet "
-		    "(register a new one)", err);
+		rc = mgmt_bad_state(c, what, "in_use", "a file no task uses "
+		    "yet (register a new one)", err);
 	else
 		rc = check_url(url, err);
 	if (rc != 0) {

@@ -48,9 +48,9 @@ check_name(const json_t *v, const char *what, struct cl_error *err)
 	if (s == NULL || len == 0 || len > MGMT_NAME_MAX || s[0] == '.' ||
 	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	    "0123456789_.-") != len)
-		return cl_error_set(err, CL_EINVAL, "%s must be 1 to %d letters, "
-		    "digits, '_', '.' or '-', not starting with '.'", what,
-		    MGMT_NAME_MAX);
+		return cl_error_set(err, CL_EINVAL, "%s must be 1 to %d "
+		    "letters, digits, '_', '.' or '-', not starting with '.'",
+		    what, MGMT_NAME_MAX);
 	return 0;
 }
 
@@ -67,7 +67,8 @@ check_members(const json_t *o, const char *const *names, const char *what,
 	json_t *v;
 
 	if (!json_is_object(o))
-		return cl_error_set(err, CL_EINVAL, "%s must be an object", what);
+		return cl_error_set(err, CL_EINVAL, "%s must be an object",
+		    what);
 	json_object_foreach((json_t *)o, k, v) {
 		size_t i;
 
@@ -106,13 +107,14 @@ check_arguments(const json_t *arr, json_t *out, struct cl_error *err)
 			return cl_error_set(err, CL_EINVAL, "arguments[%zu]."
 			    "allow_overwrite must be true or false", i);
 		for (size_t j = 0; j < i; j++)
-			if (json_equal(key, json_object_get(json_array_get(arr, j),
-			    "key")))
-				return cl_error_set(err, CL_EINVAL, "argument '%s' "
-				    "is declared twice", json_string_value(key));
-		json_array_append_new(out, json_pack("{s:O, s:O, s:b}", "key", key,
-		    "default_value", dv ? dv : json_null(), "allow_overwrite",
-		    ow == NULL || json_is_true(ow)));
+			if (json_equal(key, json_object_get(json_array_get(arr,
+			    j), "key")))
+				return cl_error_set(err, CL_EINVAL, "argument "
+				    "'%s' is declared twice",
+				    json_string_value(key));
+		json_array_append_new(out, json_pack("{s:O, s:O, s:b}", "key",
+		    key, "default_value", dv ? dv : json_null(),
+		    "allow_overwrite", ow == NULL || json_is_true(ow)));
 	}
 	return 0;
 }
@@ -143,17 +145,18 @@ check_slots(const json_t *arr, const char *field, json_t *out,
 		if ((desc != NULL && (!json_is_string(desc) ||
 		    json_string_length(desc) > 1024)) ||
 		    (opt != NULL && !json_is_boolean(opt)))
-			return cl_error_set(err, CL_EINVAL, "%s[%zu]: description "
-			    "must be a string of at most 1024 bytes and optional "
-			    "true or false", field, i);
+			return cl_error_set(err, CL_EINVAL, "%s[%zu]: "
+			    "description must be a string of at most 1024 "
+			    "bytes and optional true or false", field, i);
 		for (size_t j = 0; j < i; j++)
-			if (json_equal(name, json_object_get(json_array_get(arr, j),
-			    "name")))
-				return cl_error_set(err, CL_EINVAL, "%s: '%s' is "
-				    "declared twice", field, json_string_value(name));
-		json_array_append_new(out, json_pack("{s:O, s:s, s:b}", "name", name,
-		    "description", desc ? json_string_value(desc) : "", "optional",
-		    json_is_true(opt)));
+			if (json_equal(name, json_object_get(json_array_get(arr,
+			    j), "name")))
+				return cl_error_set(err, CL_EINVAL, "%s: '%s' "
+				    "is declared twice", field,
+				    json_string_value(name));
+		json_array_append_new(out, json_pack("{s:O, s:s, s:b}", "name",
+		    name, "description", desc ? json_string_value(desc) : "",
+		    "optional", json_is_true(opt)));
 	}
 	return 0;
 }
@@ -189,15 +192,15 @@ parse_definition(struct call *c, const json_t *req, json_t **out,
 	    (rc = mgmt_b64_check(payload, plen, "payload", err)) != 0)
 		return rc;
 	if ((int64_t)mgmt_b64_size(payload, plen) > c->m->opts.payload_max)
-		return cl_error_set(err, CL_ETOOBIG, "payload of %zu bytes is over "
-		    "the limit of %" PRId64 " bytes", mgmt_b64_size(payload, plen),
-		    c->m->opts.payload_max);
+		return cl_error_set(err, CL_ETOOBIG, "payload of %zu bytes is "
+		    "over the limit of %" PRId64 " bytes",
+		    mgmt_b64_size(payload, plen), c->m->opts.payload_max);
 	if (i == 0 && plen > 0)
 		return cl_error_set(err, CL_EINVAL, "a builtin function has no "
 		    "payload: its name selects the builtin");
 	if (i != 0 && plen == 0)
-		return cl_error_set(err, CL_EINVAL, "a %s function needs its code "
-		    "in payload", etype);
+		return cl_error_set(err, CL_EINVAL, "a %s function needs its "
+		    "code in payload", etype);
 	if (quota != NULL && !json_is_null(quota) &&
 	    (!json_is_integer(quota) || json_integer_value(quota) < 0))
 		return cl_error_set(err, CL_EINVAL, "usage_quota must be an "
@@ -217,7 +220,8 @@ parse_definition(struct call *c, const json_t *req, json_t **out,
 	    json_object_get(def, "outputs"), err)) != 0)
 		goto fail;
 	if (json_array_size(allow) > 0) {
-		if ((rc = mgmt_user_set(allow, 256, "user_allowlist", &v, err)) != 0)
+		if ((rc = mgmt_user_set(allow, 256, "user_allowlist", &v,
+		    err)) != 0)
 			goto fail;
 		json_object_set_new(def, "user_allowlist", v);
 	}
@@ -225,8 +229,8 @@ parse_definition(struct call *c, const json_t *req, json_t **out,
 	plen = strlen(text);
 	free(text);
 	if (plen > MGMT_RECORD_MAX) {
-		rc = cl_error_set(err, CL_ETOOBIG, "the definition takes %zu bytes, "
-		    "over the limit of %d (without the payload)", plen,
+		rc = cl_error_set(err, CL_ETOOBIG, "the definition takes %zu "
+		    "bytes, over the limit of %d (without the payload)", plen,
 		    MGMT_RECORD_MAX);
 		goto fail;
 	}
@@ -333,8 +337,8 @@ get_payload(struct call *c, const json_t *rec, json_t **out,
 				buf_add(&b, json_string_value(v),
 				    json_string_length(v));
 			else
-				rc = cl_error_set(err, CL_EINTERNAL, "'%s' is not "
-				    "a string", key);
+				rc = cl_error_set(err, CL_EINTERNAL, "'%s' is "
+				    "not a string", key);
 			json_decref(v);
 		} else if (rc == CL_ENOTFOUND) {
 			rc = MGMT_RETRY;	/* an update replaced it */
@@ -365,8 +369,8 @@ get_function(struct call *c, const json_t *req, json_t **out,
 static json_t *
 view_facts(const json_t *rec)
 {
-	return json_pack("{s:O, s:O, s:O}", "owner", json_object_get(rec, "owner"),
-	    "public", json_object_get(rec, "public"), "allowlist",
+	return json_pack("{s:O, s:O, s:O}", "owner", json_object_get(rec,
+	    "owner"), "public", json_object_get(rec, "public"), "allowlist",
 	    json_object_get(rec, "user_allowlist"));
 }
 
@@ -439,8 +443,8 @@ function_update(struct call *c, const json_t *req, json_t *resp,
 		json_decref(rec);
 		rec = NULL;
 		if ((rc = get_function(c, req, &rec, err)) != 0 ||
-		    (rc = mgmt_authorize(c, c->action, json_pack("{s:O}", "owner",
-		    json_object_get(rec, "owner")), err)) != 0)
+		    (rc = mgmt_authorize(c, c->action, json_pack("{s:O}",
+		    "owner", json_object_get(rec, "owner")), err)) != 0)
 			break;
 		if (revision[0] == '\0') {
 			new_revision(revision);
@@ -464,19 +468,21 @@ function_update(struct call *c, const json_t *req, json_t *resp,
 		json_decref(next);
 		for (json_int_t i = 0; i < json_integer_value(json_object_get(
 		    json_object_get(rec, "payload"), "chunks")); i++) {
-			function_chunk_key(ckey, sizeof(ckey), mgmt_str(rec, "id"),
-			    mgmt_str(rec, "revision"), (size_t)i);
+			function_chunk_key(ckey, sizeof(ckey), mgmt_str(rec,
+			    "id"), mgmt_str(rec, "revision"), (size_t)i);
 			storage_op_delete(ops, ckey);
 		}
 		if ((rc = mgmt_apply(c, ops, err)) != MGMT_RETRY)
 			break;
+		mgmt_backoff(attempt + 1);
 	}
 	if (rc == MGMT_RETRY)
-		rc = cl_error_set(err, CL_EBUSY, "function '%s' changed %d times "
-		    "while this call tried to change it: try again", c->object,
-		    attempt);
+		rc = cl_error_set(err, CL_EBUSY, "function '%s' changed %d "
+		    "times while this call tried to change it: try again",
+		    c->object, attempt);
 	if (rc == 0)
-		json_object_set(resp, "function_id", json_object_get(rec, "id"));
+		json_object_set(resp, "function_id", json_object_get(rec,
+		    "id"));
 	else if (revision[0] != '\0' && (rc == CL_EBUSY || rc == CL_EDENIED ||
 	    rc == CL_ENOTFOUND))
 		drop_chunks(c, c->object, revision, nchunks(strlen(payload)));
@@ -507,7 +513,8 @@ function_get(struct call *c, const json_t *req, json_t *resp,
 		json_object_set(resp, shown[i], json_object_get(rec, shown[i]));
 	/* an allowlisted user may use a private function, not read it */
 	full = json_is_true(json_object_get(rec, "public")) ||
-	    strcmp(mgmt_str(rec, "owner"), c->who.user) == 0 || mgmt_is_admin(c);
+	    strcmp(mgmt_str(rec, "owner"), c->who.user) == 0 ||
+	    mgmt_is_admin(c);
 	if (full && (rc = get_payload(c, rec, &payload, err)) == 0) {
 		json_object_set_new(resp, "payload", payload);
 		json_object_set(resp, "user_allowlist", json_object_get(rec,
@@ -613,8 +620,8 @@ function_list(struct call *c, const json_t *req, json_t *resp,
 		size_t i;
 
 		cl_error_clear(&e);
-		if ((rc = storage_list(c->m->storage, "function/", after[0] ? after :
-		    NULL, MGMT_LIST_PAGE, &page, &more, &e)) != 0) {
+		if ((rc = storage_list(c->m->storage, "function/", after[0] ?
+		    after : NULL, MGMT_LIST_PAGE, &page, &more, &e)) != 0) {
 			cl_error_set(err, rc, "storage: %s", e.message);
 			break;
 		}
@@ -625,9 +632,11 @@ function_list(struct call *c, const json_t *req, json_t *resp,
 			if (mgmt_str(rec, "owner") != NULL &&
 			    strcmp(mgmt_str(rec, "owner"), user) == 0)
 				json_array_append(owned, id);
-			if (mgmt_has(json_object_get(rec, "user_allowlist"), user))
+			if (mgmt_has(json_object_get(rec, "user_allowlist"),
+			    user))
 				json_array_append(allowed, id);
-			snprintf(after, sizeof(after), "%s", mgmt_str(ent, "key"));
+			snprintf(after, sizeof(after), "%s", mgmt_str(ent,
+			    "key"));
 		}
 		json_decref(page);
 		page = NULL;

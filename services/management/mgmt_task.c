@@ -86,24 +86,28 @@ task_arguments(const json_t *fargs, const json_t *given, json_t **out,
 			if (strcmp(mgmt_str(a, "key"), k) == 0)
 				break;
 		if (i == json_array_size(fargs))
-			return cl_error_set(err, CL_EINVAL, "function_arguments: "
-			    "the function has no argument '%.128s'", k);
+			return cl_error_set(err, CL_EINVAL,
+			    "function_arguments: the function has no argument "
+			    "'%.128s'", k);
 		if (!json_is_true(json_object_get(a, "allow_overwrite")))
-			return cl_error_set(err, CL_EINVAL, "function_arguments: "
-			    "argument '%.128s' cannot be overwritten", k);
+			return cl_error_set(err, CL_EINVAL,
+			    "function_arguments: argument '%.128s' cannot be "
+			    "overwritten", k);
 	}
 	*out = json_object();
 	json_array_foreach(fargs, i, a) {
 		k = mgmt_str(a, "key");
 		if (!json_is_true(json_object_get(a, "allow_overwrite"))) {
-			json_object_set(*out, k, json_object_get(a, "default_value"));
+			json_object_set(*out, k, json_object_get(a,
+			    "default_value"));
 		} else if ((v = json_object_get(given, k)) != NULL) {
 			json_object_set(*out, k, (json_t *)v);
 		} else {
 			json_decref(*out);
 			*out = NULL;
-			return cl_error_set(err, CL_EINVAL, "function_arguments lacks "
-			    "'%s' (every overwritable argument must be given)", k);
+			return cl_error_set(err, CL_EINVAL,
+			    "function_arguments lacks '%s' (every overwritable "
+			    "argument must be given)", k);
 		}
 	}
 	return 0;
@@ -130,21 +134,23 @@ task_ownership(const json_t *slots, const json_t *given, const char *field,
 			if (strcmp(mgmt_str(s, "name"), k) == 0)
 				break;
 		if (i == json_array_size(slots)) {
-			rc = cl_error_set(err, CL_EINVAL, "%s: the function has no "
-			    "%.*s named '%.128s'", field, (int)strcspn(field, "_") - 1,
-			    field, k);
+			rc = cl_error_set(err, CL_EINVAL, "%s: the function "
+			    "has no %.*s named '%.128s'", field,
+			    (int)strcspn(field, "_") - 1, field, k);
 			goto fail;
 		}
 		snprintf(what, sizeof(what), "%s['%s']", field, k);
-		if ((rc = mgmt_user_set(v, MGMT_OWNERS_MAX, what, &set, err)) != 0)
+		if ((rc = mgmt_user_set(v, MGMT_OWNERS_MAX, what, &set,
+		    err)) != 0)
 			goto fail;
 		json_object_set_new(*out, k, set);
 	}
 	json_array_foreach(slots, i, s)
 		if (!json_is_true(json_object_get(s, "optional")) &&
 		    json_object_get(*out, mgmt_str(s, "name")) == NULL) {
-			rc = cl_error_set(err, CL_EINVAL, "%s lacks '%s', which the "
-			    "function needs", field, mgmt_str(s, "name"));
+			rc = cl_error_set(err, CL_EINVAL, "%s lacks '%s', "
+			    "which the function needs", field, mgmt_str(s,
+			    "name"));
 			goto fail;
 		}
 	return 0;
@@ -175,7 +181,8 @@ task_create(struct call *c, const json_t *req, json_t *resp,
 	rc = mgmt_authorize(c, c->action, json_pack("{s:{s:O, s:O, s:O, s:O}}",
 	    "function", "owner", json_object_get(fn, "owner"), "public",
 	    json_object_get(fn, "public"), "allowlist", json_object_get(fn,
-	    "user_allowlist"), "disabled", json_object_get(fn, "disabled")), err);
+	    "user_allowlist"), "disabled", json_object_get(fn, "disabled")),
+	    err);
 	if (rc != 0)
 		goto out;
 	if (json_is_true(json_object_get(fn, "disabled"))) {
@@ -186,15 +193,15 @@ task_create(struct call *c, const json_t *req, json_t *resp,
 	if (executor == NULL)
 		executor = mgmt_str(fn, "executor_type");
 	if (strcmp(executor, mgmt_str(fn, "executor_type")) != 0) {
-		rc = cl_error_set(err, CL_EINVAL, "executor '%.16s' cannot run a "
-		    "%s function", executor, mgmt_str(fn, "executor_type"));
+		rc = cl_error_set(err, CL_EINVAL, "executor '%.16s' cannot run "
+		    "a %s function", executor, mgmt_str(fn, "executor_type"));
 		goto out;
 	}
 	if ((rc = task_arguments(json_object_get(fn, "arguments"),
 	    json_object_get(req, "function_arguments"), &args, err)) != 0 ||
 	    (rc = task_ownership(json_object_get(fn, "inputs"),
-	    json_object_get(req, "inputs_ownership"), "inputs_ownership", &inown,
-	    err)) != 0 ||
+	    json_object_get(req, "inputs_ownership"), "inputs_ownership",
+	    &inown, err)) != 0 ||
 	    (rc = task_ownership(json_object_get(fn, "outputs"),
 	    json_object_get(req, "outputs_ownership"), "outputs_ownership",
 	    &outown, err)) != 0)
@@ -205,10 +212,12 @@ task_create(struct call *c, const json_t *req, json_t *resp,
 	mgmt_set_add(parts, c->who.user);
 	json_object_foreach(inown, k, set)
 		for (size_t i = 0; i < json_array_size(set); i++)
-			mgmt_set_add(parts, json_string_value(json_array_get(set, i)));
+			mgmt_set_add(parts,
+			    json_string_value(json_array_get(set, i)));
 	json_object_foreach(outown, k, set)
 		for (size_t i = 0; i < json_array_size(set); i++)
-			mgmt_set_add(parts, json_string_value(json_array_get(set, i)));
+			mgmt_set_add(parts,
+			    json_string_value(json_array_get(set, i)));
 	if (!json_is_true(json_object_get(fn, "public")))
 		mgmt_set_add(parts, mgmt_str(fn, "owner"));
 	if (json_array_size(parts) > MGMT_PARTICIPANTS_MAX) {
@@ -220,16 +229,18 @@ task_create(struct call *c, const json_t *req, json_t *resp,
 	if (json_object_size(inown) + json_object_size(outown) > 0)
 		status = "created";
 	else
-		status = json_array_size(parts) == 1 ? "approved" : "data_assigned";
+		status = json_array_size(parts) == 1 ? "approved" :
+		    "data_assigned";
 
 	mgmt_new_id(id, "task");
 	mgmt_object(c, id);
-	rec = json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:s, s:O, s:O, s:O, s:o, "
-	    "s:{}, s:{}, s:s, s:n, s:I, s:I}", "id", id, "creator", c->who.user,
-	    "function_id", fid, "function_owner", json_object_get(fn, "owner"),
-	    "function_revision", json_object_get(fn, "revision"),
-	    "function_arguments", args, "executor", executor, "inputs_ownership",
-	    inown, "outputs_ownership", outown, "participants", parts,
+	rec = json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:s, s:O, s:O, s:O, "
+	    "s:o, s:{}, s:{}, s:s, s:n, s:I, s:I}", "id", id, "creator",
+	    c->who.user, "function_id", fid, "function_owner",
+	    json_object_get(fn, "owner"), "function_revision",
+	    json_object_get(fn, "revision"), "function_arguments", args,
+	    "executor", executor, "inputs_ownership", inown,
+	    "outputs_ownership", outown, "participants", parts,
 	    "approved_users", strcmp(status, "approved") == 0 ?
 	    json_deep_copy(parts) : json_array(), "assigned_inputs",
 	    "assigned_outputs", "status", status, "result", "created_at",
@@ -292,30 +303,33 @@ assign_side(struct call *c, const json_t *task, json_t *next, json_t *ops,
 		const json_t *want = json_object_get(owners_of, name);
 
 		id = json_string_value(v);
-		snprintf(what, sizeof(what), "%s '%.128s' of task '%s'", side, name,
-		    mgmt_str(task, "id"));
+		snprintf(what, sizeof(what), "%s '%.128s' of task '%s'", side,
+		    name, mgmt_str(task, "id"));
 		if (want == NULL)
-			return cl_error_set(err, CL_EINVAL, "task '%s' has no %s "
-			    "named '%.128s'", mgmt_str(task, "id"), side, name);
+			return cl_error_set(err, CL_EINVAL, "task '%s' has no "
+			    "%s named '%.128s'", mgmt_str(task, "id"), side,
+			    name);
 		if (json_object_get(assigned, name) != NULL)
-			return mgmt_bad_state(c, what, "assigned", "a name without "
-			    "its file", err);
+			return mgmt_bad_state(c, what, "assigned", "a name "
+			    "without its file", err);
 		if ((rc = mgmt_check_id(id, side, name, err)) != 0 ||
 		    (rc = mgmt_get(c, side, id, side, &file, err)) != 0)
 			return rc;
 		snprintf(what, sizeof(what), "%s '%s'", side, id);
 		if (!mgmt_has(json_object_get(file, "owners"), c->who.user))
-			rc = cl_error_set(err, CL_EDENIED, "'%s' does not own %s",
-			    c->who.user, what);
+			rc = cl_error_set(err, CL_EDENIED, "'%s' does not own "
+			    "%s", c->who.user, what);
 		else if (!json_equal(json_object_get(file, "owners"), want))
-			rc = cl_error_set(err, CL_EINVAL, "the owners of %s are not "
-			    "those the task names for %s '%.128s'", what, side, name);
+			rc = cl_error_set(err, CL_EINVAL, "the owners of %s "
+			    "are not those the task names for %s '%.128s'",
+			    what, side, name);
 		else if (output && !json_is_null(json_object_get(file, "cmac")))
-			rc = mgmt_bad_state(c, what, "finished", "an output without "
-			    "a result", err);
-		else if (output && json_is_true(json_object_get(file, "in_use")))
-			rc = mgmt_bad_state(c, what, "in_use", "an output no other "
-			    "task uses", err);
+			rc = mgmt_bad_state(c, what, "finished", "an output "
+			    "without a result", err);
+		else if (output && json_is_true(json_object_get(file,
+		    "in_use")))
+			rc = mgmt_bad_state(c, what, "in_use", "an output no "
+			    "other task uses", err);
 		if (rc == 0 && output) {
 			/* one output, one task: also within this call */
 			const json_t *o;
@@ -323,13 +337,14 @@ assign_side(struct call *c, const json_t *task, json_t *next, json_t *ops,
 
 			json_object_foreach(assigned, n, o)
 				if (strcmp(json_string_value(o), id) == 0)
-					rc = cl_error_set(err, CL_EINVAL, "%s is given "
-					    "twice", what);
+					rc = cl_error_set(err, CL_EINVAL, "%s "
+					    "is given twice", what);
 		}
 		mgmt_key(key, sizeof(key), side, id);
 		for (size_t i = 0; rc == 0 && i < json_array_size(ops); i++)
-			if (strcmp(mgmt_str(json_array_get(ops, i), "key"), key) == 0)
-				goto done;	/* an input given for two names */
+			if (strcmp(mgmt_str(json_array_get(ops, i), "key"),
+			    key) == 0)
+				goto done;	/* one input, two names */
 		if (rc == 0 && !json_is_true(json_object_get(file, "in_use"))) {
 			marked = json_deep_copy(file);
 			json_object_set_new(marked, "in_use", json_true());
@@ -373,13 +388,13 @@ task_assign(struct call *c, const json_t *req, json_t *resp,
 	    err)) != 0)
 		goto out;
 	if (!status_is(task, "created")) {
-		rc = mgmt_bad_state(c, what, status_of(task), "'created' (a task "
-		    "some of whose files are not assigned yet)", err);
+		rc = mgmt_bad_state(c, what, status_of(task), "'created' (a "
+		    "task some of whose files are not assigned yet)", err);
 		goto out;
 	}
 	if (json_object_size(inputs) + json_object_size(outputs) == 0) {
-		rc = cl_error_set(err, CL_EINVAL, "assign at least one file, in "
-		    "inputs or outputs");
+		rc = cl_error_set(err, CL_EINVAL, "assign at least one file, "
+		    "in inputs or outputs");
 		goto out;
 	}
 	next = json_deep_copy(task);
@@ -388,7 +403,8 @@ task_assign(struct call *c, const json_t *req, json_t *resp,
 	    (rc = assign_side(c, task, next, ops, true, outputs, err)) != 0)
 		goto out;
 	if (all_assigned(next))
-		json_object_set_new(next, "status", json_string("data_assigned"));
+		json_object_set_new(next, "status",
+		    json_string("data_assigned"));
 	rc = save_task(c, ops, task, next, err);
 	ops = NULL;
 out:
@@ -438,8 +454,8 @@ task_approve(struct call *c, const json_t *req, json_t *resp,
 		goto out;
 	}
 	if (mgmt_has(json_object_get(task, "approved_users"), c->who.user)) {
-		rc = cl_error_set(err, CL_ESTATE, "'%s' has already approved %s",
-		    c->who.user, what);
+		rc = cl_error_set(err, CL_ESTATE, "'%s' has already approved "
+		    "%s", c->who.user, what);
 		goto out;
 	}
 	next = json_deep_copy(task);
@@ -513,11 +529,11 @@ task_invoke(struct call *c, const json_t *req, json_t *resp,
 	if (!status_is(task, "approved")) {
 		waiting_for(task, waiting, sizeof(waiting));
 		if (status_is(task, "data_assigned"))
-			snprintf(need, sizeof(need), "'approved' (waiting for the "
-			    "approval of %s)", waiting);
+			snprintf(need, sizeof(need), "'approved' (waiting for "
+			    "the approval of %s)", waiting);
 		else if (status_is(task, "created"))
-			snprintf(need, sizeof(need), "'approved' (files are still "
-			    "unassigned)");
+			snprintf(need, sizeof(need), "'approved' (files are "
+			    "still unassigned)");
 		else
 			snprintf(need, sizeof(need), "'approved'");
 		rc = mgmt_bad_state(c, what, status_of(task), need, err);
@@ -535,8 +551,8 @@ task_invoke(struct call *c, const json_t *req, json_t *resp,
 	}
 	if (!json_equal(json_object_get(fn, "revision"),
 	    json_object_get(task, "function_revision"))) {
-		rc = mgmt_bad_state(c, fwhat, "updated", "the revision the task "
-		    "was created with (create a new task)", err);
+		rc = mgmt_bad_state(c, fwhat, "updated", "the revision the "
+		    "task was created with (create a new task)", err);
 		goto out;
 	}
 	quota = json_object_get(fn, "usage_quota");
@@ -562,16 +578,16 @@ task_invoke(struct call *c, const json_t *req, json_t *resp,
 	if (rc != 0)
 		goto out;
 
-	staged = json_pack("{s:O, s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:O, "
-	    "s:O, s:O, s:I}", "task_id", json_object_get(task, "id"),
-	    "function_id", fid, "function_name", json_object_get(fn, "name"),
+	staged = json_pack("{s:O, s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, "
+	    "s:O, s:I}", "task_id", json_object_get(task, "id"), "function_id",
+	    fid, "function_name", json_object_get(fn, "name"),
 	    "function_revision", json_object_get(fn, "revision"),
 	    "executor_type", json_object_get(fn, "executor_type"), "executor",
-	    json_object_get(task, "executor"), "user_id",
-	    json_object_get(task, "creator"), "function_arguments",
-	    json_object_get(task, "function_arguments"), "payload",
-	    json_object_get(fn, "payload"), "input_data", in, "output_data", out,
-	    "staged_at", (json_int_t)mgmt_now_ms());
+	    json_object_get(task, "executor"), "user_id", json_object_get(task,
+	    "creator"), "function_arguments", json_object_get(task,
+	    "function_arguments"), "payload", json_object_get(fn, "payload"),
+	    "input_data", in, "output_data", out, "staged_at",
+	    (json_int_t)mgmt_now_ms());
 	ops = json_array();
 	mgmt_key(key, sizeof(key), "function", fid);
 	storage_op_check_eq(ops, key, fn);
@@ -605,7 +621,8 @@ int
 task_cancel(struct call *c, const json_t *req, json_t *resp,
     struct cl_error *err)
 {
-	char what[MGMT_ID_MAX + 16], key[MGMT_ID_MAX + 16], why[MGMT_USER_MAX + 32];
+	char what[MGMT_ID_MAX + 16], key[MGMT_ID_MAX + 16], why[MGMT_USER_MAX +
+	    32];
 	json_t *task, *next, *ops;
 	int rc;
 
@@ -618,8 +635,8 @@ task_cancel(struct call *c, const json_t *req, json_t *resp,
 		goto out;
 	if (status_is(task, "finished") || status_is(task, "failed") ||
 	    status_is(task, "canceled")) {
-		rc = mgmt_bad_state(c, what, status_of(task), "a task that has not "
-		    "ended", err);
+		rc = mgmt_bad_state(c, what, status_of(task), "a task that has "
+		    "not ended", err);
 		goto out;
 	}
 	snprintf(why, sizeof(why), "canceled by '%s'", c->who.user);
