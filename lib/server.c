@@ -477,7 +477,8 @@ conn_handle_frame(struct conn *c, const void *body, size_t len)
 		conn_send_error(c, m, err.code, err.message);
 		return;
 	}
-	if (m->flags & RPC_M_INLINE) {
+	if ((m->flags & RPC_M_INLINE) ||
+	    (srv->cfg.inline_methods != NULL && srv->cfg.inline_methods[m->id])) {
 		reply = call_handler(srv, m, req, c);
 		json_decref(req);
 		encode_reply(srv, &c->loop->scratch, reply, m);

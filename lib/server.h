@@ -71,6 +71,12 @@ struct server_config {
 	unsigned max_connections;
 	server_peer_check_fn check_peer;	/* NULL = admit everyone */
 	void *check_peer_arg;
+	/*
+	 * Per method id, true to run it on the I/O thread as if its schema
+	 * marked it inline (a service deciding at start, e.g. reads that
+	 * never wait with one storage backend); NULL = the schema's flags.
+	 */
+	const bool *inline_methods;
 };
 
 /* Validate config, bind and listen.  Returns NULL with err filled. */

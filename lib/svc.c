@@ -323,6 +323,7 @@ start_endpoint(struct svc *s, int which, struct cl_error *err)
 	sc.tls = s->ctx[which];
 	sc.service = ed->service;
 	sc.handlers = ed->handlers;
+	sc.inline_methods = ed->inline_methods;
 	sc.app = s->desc->app;
 	sc.io_threads = (unsigned)s->conf.io_threads;
 	sc.workers = (unsigned)s->conf.workers;

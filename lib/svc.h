@@ -59,6 +59,8 @@ extern const char *const svc_attestation_backends[];
 struct svc_endpoint_desc {
 	const struct rpc_service *service;	/* NULL = no such endpoint */
 	const rpc_handler_fn *handlers;
+	const bool *inline_methods;	/* server_config.inline_methods; may be
+					 * filled by init */
 };
 
 struct svc;

@@ -9,8 +9,12 @@
  * backend; a record altered or moved on disk is refused, never returned.
  * Every write is durable before it is answered.
  *
- * Processes: one (main, I/O threads, workers); the handlers run on the
- * workers since every write waits for the disk.
+ * Processes: one (main, I/O threads, workers).  Writes run on the workers
+ * since they wait for the disk.  With lmdb and mem, reads (get, list,
+ * queue_length) run on the I/O thread instead: they never wait for a
+ * write (LMDB readers take no locks), and the hand-off to a worker and
+ * back was most of a get's cost.  With pg every call waits for the
+ * database and stays on the workers.
  */
 #include "compat.h"
 
@@ -26,6 +30,7 @@ struct storage_opts {
 static struct {
 	struct storage_opts opts;
 	struct store *store;
+	bool inline_methods[STORAGE_NMETHODS];
 } st;
 
 static const char *const backends[] = { "lmdb", "pg", "mem", NULL };
@@ -295,7 +300,14 @@ storage_init(struct svc *s, struct cl_error *err)
 		    "for the %s backend", backends[st.opts.backend]);
 	st.store = svc_open_store(s, backends[st.opts.backend], st.opts.location,
 	    "storage", err);
-	return st.store == NULL ? err->code : 0;
+	if (st.store == NULL)
+		return err->code;
+	if (strcmp(backends[st.opts.backend], "pg") != 0) {
+		st.inline_methods[STORAGE_GET] = true;
+		st.inline_methods[STORAGE_LIST] = true;
+		st.inline_methods[STORAGE_QUEUE_LENGTH] = true;
+	}
+	return 0;
 }
 
 static void
@@ -311,7 +323,8 @@ main(int argc, char **argv)
 {
 	const struct svc_desc desc = {
 		.name = "storage",
-		.internal = { &storage_service, storage_handlers },
+		.internal = { &storage_service, storage_handlers,
+		    st.inline_methods },
 		.opts = storage_options,
 		.nopts = CL_ARRAY_SIZE(storage_options),
 		.opts_out = &st.opts,
