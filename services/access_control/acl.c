@@ -60,7 +60,8 @@ main(int argc, char **argv)
 {
 	const struct svc_desc desc = {
 		.name = "access_control",
-		.internal = { &access_control_service, acl_handlers },
+		.internal = { .service = &access_control_service,
+		    .handlers = acl_handlers },
 	};
 
 	return svc_main(&desc, argc, argv);

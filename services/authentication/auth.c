@@ -174,9 +174,10 @@ main(int argc, char **argv)
 {
 	const struct svc_desc desc = {
 		.name = "authentication",
-		.api = { &authentication_service, auth_api_handlers },
-		.internal = { &authentication_internal_service,
-		    auth_internal_handlers },
+		.api = { .service = &authentication_service,
+		    .handlers = auth_api_handlers },
+		.internal = { .service = &authentication_internal_service,
+		    .handlers = auth_internal_handlers },
 		.app = &auth,
 		.opts = auth_options,
 		.nopts = CL_ARRAY_SIZE(auth_options),

@@ -77,8 +77,8 @@ main(int argc, char **argv)
 {
 	const struct svc_desc desc = {
 		.name = "echo",
-		.api = { &echo_service, echo_handlers },
-		.internal = { &echo_service, echo_handlers },
+		.api = { .service = &echo_service, .handlers = echo_handlers },
+		.internal = { .service = &echo_service, .handlers = echo_handlers },
 	};
 
 	return svc_main(&desc, argc, argv);

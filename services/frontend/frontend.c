@@ -6,14 +6,17 @@
  * frontend's schema names for it (schema/frontend.json, "upstream").
  *
  * Endpoints: API only.  Peers: authentication (internal), and each
- * upstream service (internal), all mutually attested; their inbound lists
- * admit the frontend.
+ * upstream service (internal: management for the platform calls, echo for
+ * 'say'), all mutually attested; their inbound lists admit the frontend.
+ * An upstream without an address is simply not offered: its calls answer
+ * that the frontend has no address for it.
  */
 #include "compat.h"
 
 #include "authentication_internal_schema.h"
 #include "echo_schema.h"
 #include "frontend.h"
+#include "management_schema.h"
 #include "frontend_schema.h"
 
 static struct frontend fe;
@@ -22,6 +25,8 @@ static struct frontend fe;
 static const struct conf_option frontend_options[] = {
 	{ "authentication_addr", CONF_ADDR, O(authentication_addr), 0, 0, NULL,
 	  NULL, CONF_REQUIRED, "the authentication service's internal endpoint" },
+	{ "management_addr", CONF_ADDR, O(management_addr), 0, 0, NULL, NULL, 0,
+	  "the management service's internal endpoint (the platform calls)" },
 	{ "echo_addr", CONF_ADDR, O(echo_addr), 0, 0, NULL, NULL, 0,
 	  "the echo service's internal endpoint (for 'say')" },
 	{ "auth_cache", CONF_DURATION, O(auth_cache_ms), 0, 60000, "10s", NULL, 0,
@@ -40,6 +45,7 @@ frontend_init(struct svc *s, struct cl_error *err)
 		const struct rpc_service *proto;
 		const char *addr;
 	} ups[] = {
+		{ "management", &management_service, fe.opts.management_addr },
 		{ "echo", &echo_service, fe.opts.echo_addr },
 	};
 
@@ -83,7 +89,8 @@ main(int argc, char **argv)
 
 	const struct svc_desc desc = {
 		.name = "frontend",
-		.api = { &frontend_service, frontend_handlers },
+		.api = { .service = &frontend_service,
+		    .handlers = frontend_handlers },
 		.app = &fe,
 		.opts = frontend_options,
 		.nopts = CL_ARRAY_SIZE(frontend_options),

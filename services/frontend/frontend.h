@@ -17,6 +17,7 @@
 
 struct frontend_opts {
 	char *authentication_addr;
+	char *management_addr;
 	char *echo_addr;
 	int64_t auth_cache_ms;
 };

@@ -471,7 +471,8 @@ main(int argc, char **argv)
 
 	const struct svc_desc desc = {
 		.name = "management",
-		.internal = { &management_service, mgmt_handlers },
+		.internal = { .service = &management_service,
+		    .handlers = mgmt_handlers },
 		.app = &mgmt,
 		.opts = mgmt_options,
 		.nopts = CL_ARRAY_SIZE(mgmt_options),

@@ -323,8 +323,9 @@ main(int argc, char **argv)
 {
 	const struct svc_desc desc = {
 		.name = "storage",
-		.internal = { &storage_service, storage_handlers,
-		    st.inline_methods },
+		.internal = { .service = &storage_service,
+		    .handlers = storage_handlers,
+		    .inline_methods = st.inline_methods },
 		.opts = storage_options,
 		.nopts = CL_ARRAY_SIZE(storage_options),
 		.opts_out = &st.opts,

@@ -1,0 +1,69 @@
+#!/bin/sh
+# The platform through the door, as users do it: cloisterd up, users with
+# their roles, a function, two parties' files, a task created, assigned,
+# approved by every participant and invoked (staged for execution), a
+# stranger refused, and the audit chain verified.
+set -eu
+b=${CL_BUILD_DIR:?}
+d=$(mktemp -d /tmp/cl-platform.XXXXXX)
+export CLOISTER_DIR="$d" CLOISTER_CREDENTIALS="$d/credentials.json"
+fail() { echo "FAIL: $*"; "$b/cloisterd" down --dir "$d" >/dev/null 2>&1 || true; exit 1; }
+trap '"$b/cloisterd" down --dir "$d" >/dev/null 2>&1 || true; rm -rf "$d"' EXIT
+cl() { "$b/cloister" "$@"; }
+field() { sed -n "s/.*\"$1\": \"\([^\"]*\)\".*/\1/p" | head -1; }
+
+"$b/cloisterd" up --dir "$d" >/dev/null || fail "up"
+cl login --password-file "$d/keys/admin.password" admin >/dev/null
+printf 'a-long-password\n' > "$d/pw"; chmod 600 "$d/pw"
+for u in fo:FunctionOwner: ann:DataOwner:hospital bea:DataOwner:bank eve:DataOwner:lab; do
+	id=${u%%:*}; rest=${u#*:}; role=${rest%%:*}; attr=${rest#*:}
+	if [ -n "$attr" ]; then
+		cl --user admin user register "$id" --role "$role" --attribute "$attr" --password-file "$d/pw" >/dev/null
+	else
+		cl --user admin user register "$id" --role "$role" --password-file "$d/pw" >/dev/null
+	fi
+	cl login --password-file "$d/pw" "$id" >/dev/null
+done
+
+echo "== a function owner registers a private function for ann and bea"
+fid=$(cl --user fo function register --name join --description "join two parties" \
+	--executor-type builtin --public false --user-allowlist '["ann","bea"]' \
+	--inputs '[{"name":"a","description":"ann'\''s","optional":false},{"name":"b","description":"bea'\''s","optional":false}]' \
+	--outputs '[{"name":"out","description":"result","optional":false}]' \
+	--arguments '[{"key":"limit","default_value":10,"allow_overwrite":true}]' | field function_id)
+[ -n "$fid" ] || fail "no function id"
+cl --user eve function get --function-id "$fid" 2>"$d/err" && fail "a stranger read a private function"
+grep -q "allowlist" "$d/err" || fail "refusal without a reason: $(cat "$d/err")"
+
+echo "== each party registers its files"
+ain=$(cl --user ann data register-input --url file:///data/a --cmac 00112233445566778899aabbccddeeff \
+	--crypto-info "{\"schema\":\"aes-gcm-128\",\"key\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"iv\":\"AAAAAAAAAAAAAAAA\"}" | field data_id)
+bin=$(cl --user bea data register-input --url file:///data/b --cmac 00112233445566778899aabbccddeeff \
+	--crypto-info "{\"schema\":\"aes-gcm-128\",\"key\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"iv\":\"AAAAAAAAAAAAAAAA\"}" | field data_id)
+aout=$(cl --user ann data register-output --url file:///data/out \
+	--crypto-info "{\"schema\":\"aes-gcm-128\",\"key\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"iv\":\"AAAAAAAAAAAAAAAA\"}" | field data_id)
+[ -n "$ain" ] && [ -n "$bin" ] && [ -n "$aout" ] || fail "file ids: '$ain' '$bin' '$aout'"
+cl --user bea data get-input --data-id "$ain" 2>/dev/null && fail "bea read ann's file"
+
+echo "== ann creates the task; both parties assign their files and approve"
+tid=$(cl --user ann task create --function-id "$fid" --function-arguments '{"limit":3}' \
+	--inputs-ownership '{"a":["ann"],"b":["bea"]}' --outputs-ownership '{"out":["ann"]}' | field task_id)
+[ -n "$tid" ] || fail "no task id"
+cl --user ann task invoke --task-id "$tid" 2>"$d/err" && fail "invoked before anything was approved"
+cl --user ann task assign --task-id "$tid" --inputs "{\"a\":\"$ain\"}" --outputs "{\"out\":\"$aout\"}" >/dev/null
+cl --user bea task assign --task-id "$tid" --inputs "{\"b\":\"$bin\"}" >/dev/null
+cl --user eve task approve --task-id "$tid" 2>/dev/null && fail "a stranger approved"
+cl --user ann task approve --task-id "$tid" >/dev/null
+cl --user ann task invoke --task-id "$tid" 2>/dev/null && fail "invoked before bea approved"
+cl --user bea task approve --task-id "$tid" >/dev/null
+cl --user fo task approve --task-id "$tid" >/dev/null   # the private function's owner
+cl --user ann task invoke --task-id "$tid" >/dev/null
+cl --user bea task get --task-id "$tid" | grep -q '"status": "staged"' || fail "task not staged"
+cl --user bea task get --task-id "$tid" | grep -q '"limit": 3' || fail "argument type lost"
+
+echo "== the audit log: readable by the admin, verified by anyone"
+cl --user admin audit query --object "$tid" | grep -q invoke_task || fail "no audit entry for invoke_task"
+cl --user admin audit verify | tee "$d/verify" | grep -q "audit log intact" || fail "verify: $(cat "$d/verify")"
+cl --user eve audit verify | grep -q "audit log intact" || fail "verify as a user"
+"$b/cloisterd" down --dir "$d" >/dev/null
+echo PASS
