@@ -413,45 +413,6 @@ cmd_handshake(const char *name, const char *addr, const char *pid_s)
 	return rc;
 }
 
-static int
-answer_ping(struct rpc_ctx *ctx, const json_t *req, json_t *resp,
-    struct cl_error *err)
-{
-	(void)ctx;
-	(void)req;
-	(void)err;
-	json_object_set_new(resp, "service", json_string("echo"));
-	json_object_set_new(resp, "version", json_integer(1));
-	return 0;
-}
-
-static struct server *
-inproc_server(SSL_CTX *tls)
-{
-	static const rpc_handler_fn handlers[ECHO_NMETHODS] = {
-		answer_ping, answer_ping, answer_ping,
-	};
-	struct server_config sc = { 0 };
-	struct cl_error err;
-	struct server *srv;
-
-	cl_error_clear(&err);
-	sc.listen = "127.0.0.1:0";
-	sc.tls = tls;
-	sc.service = &echo_service;
-	sc.handlers = handlers;
-	sc.io_threads = 1;
-	sc.workers = 1;
-	sc.max_frame = 65536;
-	sc.idle_timeout_ms = 10000;
-	sc.handshake_timeout_ms = 10000;
-	if ((srv = server_new(&sc, &err)) == NULL || server_start(srv, &err) != 0) {
-		fprintf(stderr, "bench_echo: in-process server: %s\n", err.message);
-		exit(1);
-	}
-	return srv;
-}
-
 /*
  * The cost of attestation, measured on one code path: the same in-process
  * server and client loop, once with an ordinary CA-signed certificate and
@@ -497,8 +458,8 @@ cmd_attest(void)
 		fprintf(stderr, "bench_echo: %s\n", err.message);
 		return 1;
 	}
-	s1 = inproc_server(plain_s);
-	s2 = inproc_server(att_s);
+	s1 = harness_echo_server(plain_s);
+	s2 = harness_echo_server(att_s);
 	snprintf(a1, sizeof(a1), "127.0.0.1:%u", server_port(s1));
 	snprintf(a2, sizeof(a2), "127.0.0.1:%u", server_port(s2));
 	if (bench_handshakes("plain_hs1", a1, plain_c, 1, -1) != 0 ||

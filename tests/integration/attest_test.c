@@ -42,28 +42,15 @@ enum defect {
 	D_NO_EVIDENCE,		/* certificate without the extension */
 };
 
-static CL_NORETURN CL_PRINTF(1, 2) void
-fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("FAIL: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
 static void
 expect_match(const char *what, const char *got, const char *re)
 {
 	regex_t rx;
 
 	if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0)
-		fail("bad regex '%s'", re);
+		harness_fail("bad regex '%s'", re);
 	if (regexec(&rx, got, 0, NULL, 0) != 0)
-		fail("%s: '%s' does not match /%s/", what, got, re);
+		harness_fail("%s: '%s' does not match /%s/", what, got, re);
 	regfree(&rx);
 	printf("  %s: %s\n", what, got);
 }
@@ -87,7 +74,7 @@ forger(bool other_authority, bool random_measurement)
 		snprintf(ak, sizeof(ak), "/tmp/cl-other-authority-%d.key", (int)getpid());
 		unlink(ak);
 		if (crypto_write_private_pem(ak, k, &err) != 0)
-			fail("%s", err.message);
+			harness_fail("%s", err.message);
 		EVP_PKEY_free(k);
 	} else {
 		snprintf(ak, sizeof(ak), "%s/keys/attestation-authority.key",
@@ -96,11 +83,11 @@ forger(bool other_authority, bool random_measurement)
 	tp.authority_key = ak;
 	memcpy(tp.config_sha256, t->bc.sha256, 32);
 	if ((tee = tee_open(&tp, &err)) == NULL)
-		fail("tee_open: %s", err.message);
+		harness_fail("tee_open: %s", err.message);
 	if (other_authority)
 		unlink(ak);
 	if (echo == NULL)
-		fail("test deployment lists no echo");
+		harness_fail("test deployment lists no echo");
 	memcpy(tee->measurement, echo->measurement, 32);
 	if (random_measurement)
 		crypto_sha256(tee->measurement, "not a listed measurement", 24);
@@ -122,7 +109,7 @@ craft(enum defect d, EVP_PKEY *key)
 	if (d == D_EXPIRED)
 		iat = now - t->bc.validity_s - 100;
 	if (evidence_make(tee, d == D_WRONG_KEY ? other : key, iat, &ev, &err) != 0)
-		fail("evidence_make: %s", err.message);
+		harness_fail("evidence_make: %s", err.message);
 	if (d == D_TAMPERED)
 		ev.p[ev.len / 2] ^= 0x01;
 	if (d == D_TRUNCATED)
@@ -133,7 +120,7 @@ craft(enum defect d, EVP_PKEY *key)
 	cert = attest_make_cert(key, "echo", (uint8_t *)ev.p, ev.len, now - 60,
 	    2 * t->bc.validity_s);
 	if (cert == NULL)
-		fail("attest_make_cert failed");
+		harness_fail("attest_make_cert failed");
 	if (d == D_NO_EVIDENCE) {
 		ASN1_OBJECT *oid = OBJ_txt2obj(ATTEST_EVIDENCE_OID, 1);
 		int pos = X509_get_ext_by_OBJ(cert, oid, -1);
@@ -151,14 +138,14 @@ craft(enum defect d, EVP_PKEY *key)
 
 		p = memmem(der, (size_t)len, needle, strlen(needle));
 		if (p == NULL)
-			fail("cannot find the evidence in the certificate");
+			harness_fail("cannot find the evidence in the certificate");
 		p[strlen(needle) + 3] ^= 0x01;
 		cp = der;
 		X509_free(cert);
 		cert = d2i_X509(NULL, &cp, len);
 		OPENSSL_free(der);
 		if (cert == NULL)
-			fail("tampered certificate does not parse");
+			harness_fail("tampered certificate does not parse");
 	}
 	buf_release(&ev);
 	EVP_PKEY_free(other);
@@ -196,7 +183,7 @@ run_cert_case(enum defect d, const char *expect_re)
 	SSL_CTX_set_min_proto_version(sctx, TLS1_3_VERSION);
 	if (SSL_CTX_use_certificate(sctx, cert) != 1 ||
 	    SSL_CTX_use_PrivateKey(sctx, key) != 1)
-		fail("cannot use the crafted certificate");
+		harness_fail("cannot use the crafted certificate");
 	SSL_CTX_set_alpn_select_cb(sctx, alpn_cb, NULL);
 	srv = harness_echo_server(sctx);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", server_port(srv));
@@ -207,20 +194,20 @@ run_cert_case(enum defect d, const char *expect_re)
 	cc.service = &echo_service;
 	cc.timeout_ms = 5000;
 	if ((cl = rpc_client_new(&cc, &err)) == NULL)
-		fail("client: %s", err.message);
+		harness_fail("client: %s", err.message);
 	conn = rpc_conn_open(cl, &err);
 	if (d == D_NONE) {
 		const struct attest_peer *p;
 
 		if (conn == NULL)
-			fail("control case refused: %s", err.message);
+			harness_fail("control case refused: %s", err.message);
 		p = attest_peer_of(rpc_conn_ssl(conn));
 		if (p == NULL || strcmp(p->name, "echo") != 0)
-			fail("control case: peer not identified as echo");
+			harness_fail("control case: peer not identified as echo");
 		printf("  accepted as '%s'\n", p->name);
 	} else {
 		if (conn != NULL)
-			fail("a certificate with a defect was accepted");
+			harness_fail("a certificate with a defect was accepted");
 		expect_match("client refused", err.message, expect_re);
 	}
 	rpc_conn_close(conn);
@@ -244,7 +231,7 @@ copy_deploy(char *out, size_t len)
 
 	snprintf(out, len, "/tmp/cl-deploy-%d-XXXXXX", (int)getpid());
 	if (mkdtemp(out) == NULL)
-		fail("mkdtemp: %s", strerror(errno));
+		harness_fail("mkdtemp: %s", strerror(errno));
 	{
 		char kd[700];
 
@@ -260,7 +247,7 @@ copy_deploy(char *out, size_t len)
 		snprintf(to, sizeof(to), "%s/%s", out, files[i]);
 		if (crypto_read_file(from, 1 << 20, &b, &err) != 0 ||
 		    crypto_write_file(to, b.p, b.len, 0600, &err) != 0)
-			fail("copy: %s", err.message);
+			harness_fail("copy: %s", err.message);
 		buf_release(&b);
 	}
 }
@@ -287,7 +274,7 @@ expect_refusals(const char *dir, const char *re)
 	cl_error_clear(&err);
 	if (harness_start(&p, "echo", dir, NULL, 10000, &err) == 0) {
 		harness_stop(&p);
-		fail("echo started from a damaged deployment");
+		harness_fail("echo started from a damaged deployment");
 	}
 	expect_match("service refused to start", err.message, re);
 	cl_error_clear(&err);
@@ -297,7 +284,7 @@ expect_refusals(const char *dir, const char *re)
 		svc_trust_release(&t);
 		if (strcmp(re, "not the one the enclave info lists") == 0)
 			return;	/* the file itself is fine: only the service refuses */
-		fail("a client accepted a damaged deployment");
+		harness_fail("a client accepted a damaged deployment");
 	}
 	expect_match("client refused", err.message, re);
 }
@@ -309,7 +296,7 @@ write_text(const char *path, const char *text)
 
 	cl_error_clear(&err);
 	if (crypto_write_file(path, text, strlen(text), 0644, &err) != 0)
-		fail("%s", err.message);
+		harness_fail("%s", err.message);
 }
 
 static int
@@ -331,7 +318,7 @@ run_deploy_case(const char *name)
 
 		snprintf(info, sizeof(info), "%s/enclave_info.json", dir);
 		if (enclave_info_sign(info, "auditor2", k, &err) != 0)
-			fail("%s", err.message);
+			harness_fail("%s", err.message);
 		EVP_PKEY_free(k);
 		expect_refusals(dir, "signature of auditor 'auditor2' on enclave "
 		    "info .* does not verify");
@@ -341,11 +328,11 @@ run_deploy_case(const char *name)
 
 		snprintf(info, sizeof(info), "%s/enclave_info.json", dir);
 		if (crypto_read_file(info, 1 << 20, &b, &err) != 0)
-			fail("%s", err.message);
+			harness_fail("%s", err.message);
 		/* change one digit of a measurement */
 		p = strstr(b.p, "\"echo\": \"");
 		if (p == NULL)
-			fail("no echo entry");
+			harness_fail("no echo entry");
 		p += 9;
 		*p = *p == '0' ? '1' : '0';
 		write_text(info, b.p);
@@ -364,7 +351,7 @@ run_deploy_case(const char *name)
 		snprintf(info, sizeof(info), "%s/enclave_info.json", dir);
 		if (buildconf_load(&bc, path, &err) != 0 ||
 		    enclave_info_generate(info, &bc, names, exes, 1, &err) != 0)
-			fail("%s", err.message);
+			harness_fail("%s", err.message);
 		buildconf_release(&bc);
 		for (int i = 1; i <= 2; i++) {
 			char kp[700], an[16];
@@ -375,12 +362,12 @@ run_deploy_case(const char *name)
 			    harness_deploy(), an);
 			if ((k = crypto_read_private_pem(kp, &err)) == NULL ||
 			    enclave_info_sign(info, an, k, &err) != 0)
-				fail("%s", err.message);
+				harness_fail("%s", err.message);
 			EVP_PKEY_free(k);
 		}
 		expect_refusals(dir, "not the one the enclave info lists");
 	} else {
-		fail("unknown case '%s'", name);
+		harness_fail("unknown case '%s'", name);
 	}
 	remove_tree(dir);
 	return 0;
@@ -400,26 +387,26 @@ run_not_inbound(void)
 
 	cl_error_clear(&err);
 	if (harness_start(&p, "echo", NULL, NULL, 10000, &err) != 0)
-		fail("%s", err.message);
+		harness_fail("%s", err.message);
 	ctx = harness_client_ctx("echo", echo_service.alpn, true);
 	cc.addr = p.internal_addr;
 	cc.tls = ctx;
 	cc.service = &echo_service;
 	cc.timeout_ms = 5000;
 	if ((cl = rpc_client_new(&cc, &err)) == NULL)
-		fail("%s", err.message);
+		harness_fail("%s", err.message);
 	rc = rpc_client_call(cl, &echo_service.methods[ECHO_PING], NULL, &resp,
 	    &err);
 	if (rc == 0)
-		fail("attest-test was admitted to echo's internal endpoint");
+		harness_fail("attest-test was admitted to echo's internal endpoint");
 	expect_match("echo refused", err.message,
 	    "peer 'attest-test' may not call the internal endpoint of 'echo'");
 	if (!harness_log_has(&p, "refused: peer 'attest-test' may not call"))
-		fail("echo did not log the refusal");
+		harness_fail("echo did not log the refusal");
 	rpc_client_free(cl);
 	SSL_CTX_free(ctx);
 	if (harness_stop(&p) != 0)
-		fail("echo did not exit cleanly");
+		harness_fail("echo did not exit cleanly");
 	unlink(p.log_path);
 	return 0;
 }
@@ -445,9 +432,9 @@ handshake_once(const char *addr, SSL_CTX *ctx, char *serial, size_t slen,
 	cc.timeout_ms = 5000;
 	if ((cl = rpc_client_new(&cc, &err)) == NULL ||
 	    (conn = rpc_conn_open(cl, &err)) == NULL)
-		fail("connect: %s", err.message);
+		harness_fail("connect: %s", err.message);
 	if ((peer = attest_peer_of(rpc_conn_ssl(conn))) == NULL)
-		fail("no verified peer");
+		harness_fail("no verified peer");
 	*out_iat = peer->report.issued_at;
 	cert = SSL_get1_peer_certificate(rpc_conn_ssl(conn));
 	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
@@ -485,10 +472,10 @@ run_renewal(void)
 	memcpy(tp.config_sha256, t->bc.sha256, 32);
 	if ((tee = tee_open(&tp, &err)) == NULL ||
 	    (id = attest_identity_new(tee, "attest-test", 3, &err)) == NULL)
-		fail("%s", err.message);
+		harness_fail("%s", err.message);
 	v = attest_verifier_new(&t->bc, &t->ei);
 	if ((sctx = attest_server_ctx(id, v, echo_service.alpn, false, &err)) == NULL)
-		fail("%s", err.message);
+		harness_fail("%s", err.message);
 	srv = harness_echo_server(sctx);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", server_port(srv));
 	cctx = harness_client_ctx("attest-test", echo_service.alpn, false);
@@ -499,7 +486,7 @@ run_renewal(void)
 	printf("  certificate %s issued at %" PRId64 ", then %s issued at %"
 	    PRId64 "\n", s1, iat1, s2, iat2);
 	if (strcmp(s1, s2) == 0 || iat2 <= iat1)
-		fail("the certificate was not renewed");
+		harness_fail("the certificate was not renewed");
 
 	SSL_CTX_free(cctx);
 	server_free(srv);

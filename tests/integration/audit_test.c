@@ -32,22 +32,9 @@
 #define Z16 "0000000000000000"
 #define ZEROS Z16 Z16 Z16 Z16
 
-static CL_NORETURN CL_PRINTF(1, 2) void
-fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("FAIL: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
 #define CHECK(what, cond) do { \
 	if (!(cond)) \
-		fail("%s: %s", what, err.message[0] ? err.message : "wrong result"); \
+		harness_fail("%s: %s", what, err.message[0] ? err.message : "wrong result"); \
 	cl_error_clear(&err); \
 } while (0)
 
@@ -142,7 +129,7 @@ check_concurrent(struct rpc_client *cl)
 
 	cl_error_clear(&err);
 	if (json_array_size(all) != TOTAL)
-		fail("the log has %zu entries, not %d", json_array_size(all), TOTAL);
+		harness_fail("the log has %zu entries, not %d", json_array_size(all), TOTAL);
 	CHECK("the chain of concurrent appends", audit_check_chain(all, ZEROS,
 	    &err) == 0);
 	for (size_t i = 0; i < TOTAL; i++) {
@@ -151,15 +138,15 @@ check_concurrent(struct rpc_client *cl)
 		char user[32], action[32], object[32];
 
 		if (seq_of(e) != seq)
-			fail("entry %zu has seq %" PRId64, i, seq_of(e));
+			harness_fail("entry %zu has seq %" PRId64, i, seq_of(e));
 		if (owner[seq].thread < 0)
-			fail("seq %" PRId64 " was given to no append", seq);
+			harness_fail("seq %" PRId64 " was given to no append", seq);
 		names_for(owner[seq].thread, owner[seq].idx, user, action, object,
 		    sizeof(user));
 		if (strcmp(str_of(e, "user"), user) != 0 ||
 		    strcmp(str_of(e, "action"), action) != 0 ||
 		    strcmp(str_of(e, "object"), object) != 0)
-			fail("seq %" PRId64 " holds %s/%s/%s, not %s/%s/%s", seq,
+			harness_fail("seq %" PRId64 " holds %s/%s/%s, not %s/%s/%s", seq,
 			    str_of(e, "user"), str_of(e, "action"),
 			    str_of(e, "object"), user, action, object);
 	}
@@ -196,10 +183,10 @@ check_pages(struct rpc_client *cl, const json_t *all, int limit,
 		CHECK("read a page", audit_read(cl, after, limit, user, object,
 		    &page, &more, &err) == 0);
 		if (json_array_size(page) > (size_t)limit)
-			fail("a page of %zu entries over limit %d",
+			harness_fail("a page of %zu entries over limit %d",
 			    json_array_size(page), limit);
 		if (more && json_array_size(page) != (size_t)limit)
-			fail("a page of %zu entries, limit %d, says more",
+			harness_fail("a page of %zu entries, limit %d, says more",
 			    json_array_size(page), limit);
 		for (size_t i = 0; i < json_array_size(page); i++) {
 			const json_t *e = json_array_get(page, i), *w;
@@ -207,7 +194,7 @@ check_pages(struct rpc_client *cl, const json_t *all, int limit,
 			/* the next entry of all that matches */
 			for (;; k++) {
 				if (k >= json_array_size(all))
-					fail("page entry seq %" PRId64 " is not in the "
+					harness_fail("page entry seq %" PRId64 " is not in the "
 					    "log, or out of order", seq_of(e));
 				w = json_array_get(all, k);
 				if ((user == NULL || strcmp(str_of(w, "user"),
@@ -216,7 +203,7 @@ check_pages(struct rpc_client *cl, const json_t *all, int limit,
 					break;
 			}
 			if (!json_equal(e, w))
-				fail("page entry seq %" PRId64 " is not seq %" PRId64
+				harness_fail("page entry seq %" PRId64 " is not seq %" PRId64
 				    " of the log (user %s, object %s)", seq_of(e),
 				    seq_of(w), user ? user : "*",
 				    object ? object : "*");
@@ -226,10 +213,10 @@ check_pages(struct rpc_client *cl, const json_t *all, int limit,
 		}
 		json_decref(page);
 		if (got > want)
-			fail("paging returned more than there is");
+			harness_fail("paging returned more than there is");
 	}
 	if (got != want)
-		fail("paging with limit %d (user %s, object %s) returned %zu "
+		harness_fail("paging with limit %d (user %s, object %s) returned %zu "
 		    "entries, not %zu", limit, user ? user : "*",
 		    object ? object : "*", got, want);
 	return got;
@@ -246,17 +233,17 @@ check_read(struct rpc_client *cl)
 	if (check_pages(cl, all, 7, NULL, NULL) != TOTAL ||
 	    check_pages(cl, all, 400, NULL, NULL) != TOTAL ||
 	    check_pages(cl, all, 1, NULL, NULL) != TOTAL)
-		fail("paging lost entries");
+		harness_fail("paging lost entries");
 	if (check_pages(cl, all, 1000, "user-3", NULL) != PER_THREAD ||
 	    check_pages(cl, all, 20, "user-3", NULL) != PER_THREAD)
-		fail("the user filter is wrong");
+		harness_fail("the user filter is wrong");
 	if (check_pages(cl, all, 1000, NULL, "task-3") != TOTAL / OBJECTS ||
 	    check_pages(cl, all, 9, NULL, "task-3") != TOTAL / OBJECTS)
-		fail("the object filter is wrong");
+		harness_fail("the object filter is wrong");
 	if (check_pages(cl, all, 2, "user-5", "task-7") != PER_THREAD / OBJECTS)
-		fail("user and object filters together are wrong");
+		harness_fail("user and object filters together are wrong");
 	if (check_pages(cl, all, 10, "nobody", NULL) != 0)
-		fail("a filter matching nothing found something");
+		harness_fail("a filter matching nothing found something");
 
 	/* 'more' after the last one examined, even when nothing matches there */
 	CHECK("read the end", audit_read(cl, TOTAL - 1, 1, NULL, NULL, &page,
@@ -304,7 +291,7 @@ expect_refused(struct rpc_client *cl, int64_t seq, const char *what,
 	if (audit_check_chain(all, ZEROS, &err) != CL_EDENIED ||
 	    strstr(err.message, named) == NULL ||
 	    strstr(err.message, what) == NULL)
-		fail("tampering with seq %" PRId64 " (%s) not found: '%s'", seq,
+		harness_fail("tampering with seq %" PRId64 " (%s) not found: '%s'", seq,
 		    what, err.message);
 	printf("ok: found: %s\n", err.message);
 	for (size_t i = 0; i < json_array_size(all); i++) {
@@ -319,11 +306,11 @@ expect_refused(struct rpc_client *cl, int64_t seq, const char *what,
 	if (reduced_too) {
 		if (audit_check_chain(reduced, ZEROS, &err) != CL_EDENIED ||
 		    strstr(err.message, named) == NULL)
-			fail("the reduced chain walk missed seq %" PRId64 ": '%s'",
+			harness_fail("the reduced chain walk missed seq %" PRId64 ": '%s'",
 			    seq, err.message);
 		printf("ok: found in the reduced chain: %s\n", err.message);
 	} else if (audit_check_chain(reduced, ZEROS, &err) != 0) {
-		fail("the reduced chain refused: %s", err.message);
+		harness_fail("the reduced chain refused: %s", err.message);
 	}
 	json_decref(reduced);
 	json_decref(all);
@@ -479,12 +466,12 @@ main(void)
 
 	cl_error_clear(&err);
 	if (harness_start(&p, "storage", NULL, opts, 15000, &err) != 0)
-		fail("%s", err.message);
+		harness_fail("%s", err.message);
 	ctx = harness_client_ctx("storage", storage_service.alpn, true);
 	cc.addr = p.internal_addr;
 	cc.tls = ctx;
 	if ((cl = rpc_client_new(&cc, &err)) == NULL)
-		fail("client: %s", err.message);
+		harness_fail("client: %s", err.message);
 
 	check_arguments(cl);
 	/* start from an empty log */
@@ -492,7 +479,7 @@ main(void)
 	    &err) == 0 && storage_delete(cl, "audit/head", &err) == 0);
 	all = read_all(cl);
 	if (json_array_size(all) != 0)
-		fail("the log is not empty");
+		harness_fail("the log is not empty");
 	json_decref(all);
 
 	for (int s = 0; s <= TOTAL; s++)
@@ -500,13 +487,13 @@ main(void)
 	for (int t = 0; t < THREADS; t++) {
 		a[t] = (struct appender){ .t = t, .cl = cl };
 		if (pthread_create(&th[t], NULL, appender_main, &a[t]) != 0)
-			fail("pthread_create");
+			harness_fail("pthread_create");
 	}
 	for (int t = 0; t < THREADS; t++)
 		pthread_join(th[t], NULL);
 	for (int t = 0; t < THREADS; t++)
 		if (a[t].failure[0] != '\0')
-			fail("thread %d: %s", t, a[t].failure);
+			harness_fail("thread %d: %s", t, a[t].failure);
 	check_concurrent(cl);
 	check_read(cl);
 	check_tamper(cl);
@@ -514,7 +501,7 @@ main(void)
 	rpc_client_free(cl);
 	SSL_CTX_free(ctx);
 	if (harness_stop(&p) != 0)
-		fail("storage did not exit cleanly");
+		harness_fail("storage did not exit cleanly");
 	unlink(p.log_path);
 	printf("PASS: the audit log over a real storage service\n");
 	return 0;

@@ -39,19 +39,6 @@
 #define SLOTS		40
 #define MAX_ITEMS	200000
 
-static CL_NORETURN CL_PRINTF(1, 2) void
-fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("FAIL: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
 static int
 atoi_bounded(const char *s)
 {
@@ -59,7 +46,7 @@ atoi_bounded(const char *s)
 	long v = strtol(s, &end, 10);
 
 	if (*end != '\0' || v < 1 || v > 100)
-		fail("ROUNDS must be 1 to 100");
+		harness_fail("ROUNDS must be 1 to 100");
 	return (int)v;
 }
 
@@ -115,7 +102,7 @@ client(const char *addr, SSL_CTX *ctx)
 
 	cl_error_clear(&err);
 	if ((cl = rpc_client_new(&cc, &err)) == NULL)
-		fail("client: %s", err.message);
+		harness_fail("client: %s", err.message);
 	return cl;
 }
 
@@ -225,23 +212,23 @@ verify_puts(struct rpc_client *cl, struct writer *w)
 		rc = rpc_client_call(cl, method(STORAGE_GET), req, &resp, &err);
 		json_decref(req);
 		if (rc != 0)
-			fail("acknowledged key '%s' (seq %" PRId64 ") is lost: %s",
+			harness_fail("acknowledged key '%s' (seq %" PRId64 ") is lost: %s",
 			    key, w->acked[slot], err.message);
 		v = json_object_get(resp, "value");
 		seq = json_integer_value(json_object_get(v, "seq"));
 		pad = json_string_value(json_object_get(v, "pad"));
 		if (seq < w->acked[slot] || seq > w->maxsent[slot])
-			fail("'%s' holds seq %" PRId64 ", acknowledged %" PRId64,
+			harness_fail("'%s' holds seq %" PRId64 ", acknowledged %" PRId64,
 			    key, seq, w->acked[slot]);
 		if (pad == NULL || strlen(pad) != pad_len(seq))
-			fail("'%s' is torn", key);
+			harness_fail("'%s' is torn", key);
 		json_decref(resp);
 	}
 }
 
 #define CHECK(what, cond) do { \
 	if (!(cond)) \
-		fail("%s: %s", what, err.message[0] ? err.message : "wrong result"); \
+		harness_fail("%s: %s", what, err.message[0] ? err.message : "wrong result"); \
 	cl_error_clear(&err); \
 } while (0)
 
@@ -259,7 +246,7 @@ run_client(void)
 
 	cl_error_clear(&err);
 	if (harness_start(&p, "storage", NULL, opts, 15000, &err) != 0)
-		fail("%s", err.message);
+		harness_fail("%s", err.message);
 	ctx = harness_client_ctx("storage", storage_service.alpn, true);
 	cl = client(p.internal_addr, ctx);
 
@@ -304,7 +291,7 @@ run_client(void)
 	rpc_client_free(cl);
 	SSL_CTX_free(ctx);
 	if (harness_stop(&p) != 0)
-		fail("storage did not exit cleanly");
+		harness_fail("storage did not exit cleanly");
 	unlink(p.log_path);
 	printf("PASS: every storage client call\n");
 	return 0;
@@ -335,7 +322,7 @@ main(int argc, char **argv)
 	srand(seed);
 	snprintf(dir, sizeof(dir), "/tmp/cl-crash-%d-XXXXXX", (int)getpid());
 	if (mkdtemp(dir) == NULL)
-		fail("mkdtemp: %s", strerror(errno));
+		harness_fail("mkdtemp: %s", strerror(errno));
 	chmod(dir, 0711);	/* a PostgreSQL run as 'postgres' lives inside */
 	if (strcmp(backend, "pg") == 0) {
 		FILE *pp;
@@ -344,7 +331,7 @@ main(int argc, char **argv)
 		    getenv("CL_SOURCE_DIR") ? getenv("CL_SOURCE_DIR") : ".", dir);
 		if ((pp = popen(cmd, "r")) == NULL ||
 		    fgets(pgconn, sizeof(pgconn), pp) == NULL || pclose(pp) != 0)
-			fail("cannot start PostgreSQL");
+			harness_fail("cannot start PostgreSQL");
 		pgconn[strcspn(pgconn, "\n")] = '\0';
 		snprintf(loc, sizeof(loc), "store_location=%s", pgconn);
 	} else {
@@ -369,7 +356,7 @@ main(int argc, char **argv)
 		snprintf(be, sizeof(be), "store_backend=%s", backend);
 		cl_error_clear(&err);
 		if (harness_start(&p, "storage", NULL, opts, 15000, &err) != 0)
-			fail("round %d: storage did not start: %s", round, err.message);
+			harness_fail("round %d: storage did not start: %s", round, err.message);
 		cl = client(p.internal_addr, ctx);
 		for (int t = 0; t < THREADS; t++)
 			verify_puts(cl, &w[t]);
@@ -387,7 +374,7 @@ main(int argc, char **argv)
 			w[t].stop = true;
 			pthread_join(th[t], NULL);
 			if (w[t].failure[0] != '\0')
-				fail("round %d: %s", round, w[t].failure);
+				harness_fail("round %d: %s", round, w[t].failure);
 		}
 		printf("round %d: killed after %d ms and %" PRIu64 " operations\n",
 		    round, pause, w[0].ops + w[1].ops - before);
@@ -405,7 +392,7 @@ main(int argc, char **argv)
 		opts[0] = be;
 		cl_error_clear(&err);
 		if (harness_start(&p, "storage", NULL, opts, 15000, &err) != 0)
-			fail("final start: %s", err.message);
+			harness_fail("final start: %s", err.message);
 		cl = client(p.internal_addr, ctx);
 		for (int t = 0; t < THREADS; t++)
 			verify_puts(cl, &w[t]);
@@ -420,12 +407,12 @@ main(int argc, char **argv)
 			if (rc == CL_ENOTFOUND)
 				break;
 			if (rc != 0)
-				fail("final drain: %s", err.message);
+				harness_fail("final drain: %s", err.message);
 			n = (int)json_integer_value(json_object_get(
 			    json_object_get(resp, "value"), "n"));
 			json_decref(resp);
 			if (n <= 0 || n >= MAX_ITEMS || delivered[n])
-				fail("item %d delivered twice", n);
+				harness_fail("item %d delivered twice", n);
 			delivered[n] = 1;
 			drained++;
 		}
@@ -437,11 +424,11 @@ main(int argc, char **argv)
 		    "%d dequeues were in flight at kills\n", drained, missing,
 		    inflight_dequeues);
 		if (missing > inflight_dequeues)
-			fail("%d acknowledged enqueues are lost", missing -
+			harness_fail("%d acknowledged enqueues are lost", missing -
 			    inflight_dequeues);
 		rpc_client_free(cl);
 		if (harness_stop(&p) != 0)
-			fail("storage did not exit cleanly");
+			harness_fail("storage did not exit cleanly");
 		unlink(p.log_path);
 	}
 	SSL_CTX_free(ctx);

@@ -17,6 +17,19 @@
 #include "server.h"
 #include "tls.h"
 
+void
+harness_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("FAIL: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
 int64_t
 harness_now_ms(void)
 {
@@ -119,6 +132,7 @@ static const struct {
 	{ "storage", false, true },
 	{ "access_control", false, true },
 	{ "management", false, true },
+	{ "scheduler", false, true },
 };
 
 /* Copy the value of key=VALUE (up to a space) from line into out. */

@@ -68,6 +68,9 @@ SSL_CTX *harness_client_ctx(const char *expect, const char *alpn, bool internal)
  */
 struct server *harness_echo_server(SSL_CTX *tls) CL_NONNULL(1);
 
+/* Print "FAIL: <message>" to stderr and exit 1: for test programs. */
+CL_NORETURN void harness_fail(const char *fmt, ...) CL_PRINTF(1, 2);
+
 /* Monotonic milliseconds. */
 int64_t harness_now_ms(void);
 
