@@ -89,6 +89,7 @@ int cmd_attest(int argc, char **argv);
 int cmd_dev(int argc, char **argv);
 int cmd_echo(int argc, char **argv);
 int cmd_enclave_info(int argc, char **argv);
+int cmd_file(int argc, char **argv);
 int cmd_tee(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);

@@ -31,6 +31,7 @@ static const struct cmd commands[] = {
 	{ "dev", cmd_dev, "make development keys and build configuration" },
 	{ "echo", cmd_echo, "talk to an echo service (ping, say)" },
 	{ "enclave-info", cmd_enclave_info, "generate, sign or verify enclave info" },
+	{ "file", cmd_file, "encrypt, decrypt and make keys for data files" },
 	{ "function", cmd_function, "register, inspect and manage functions" },
 	{ "login", cmd_login, "log in; later commands act as this user" },
 	{ "logout", cmd_logout, "forget a saved login" },
