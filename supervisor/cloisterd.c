@@ -63,6 +63,7 @@ static const struct service {
 	{ "authentication", true, true, { NULL } },
 	{ "echo", true, true, { NULL } },
 	{ "management", false, true, { "storage", "access_control", NULL } },
+	{ "scheduler", false, true, { "storage", NULL } },
 	{ "frontend", true, false, { "authentication", "management", "echo", NULL } },
 };
 #define NSERVICES CL_ARRAY_SIZE(services)

@@ -85,6 +85,7 @@
 #include "echo_schema.h"
 #include "frontend_schema.h"
 #include "management_schema.h"
+#include "scheduler_schema.h"
 #include "storage_schema.h"
 #include "frame.h"
 #include "harness.h"
@@ -228,6 +229,8 @@ protocol_of(const char *name, bool internal)
 		return &access_control_service;
 	if (strcmp(name, "management") == 0)
 		return &management_service;
+	if (strcmp(name, "scheduler") == 0)
+		return &scheduler_service;
 	failf("no protocol known for service '%s'", name);
 }
 

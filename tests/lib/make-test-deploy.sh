@@ -16,6 +16,7 @@ if [ ! -f "$dir/build.json" ]; then
 		--inbound authentication=frontend,itest \
 		--inbound access_control=frontend,management,itest,acl-client-test \
 		--inbound management=frontend,itest \
+		--inbound scheduler=execution,itest \
 		--inbound storage=management,scheduler,itest,storage-test,bench-storage,audit-test \
 		>/dev/null
 fi
@@ -27,6 +28,7 @@ fi
 	storage="$build/cloister-storage" \
 	access_control="$build/cloister-access_control" \
 	management="$build/cloister-management" \
+	scheduler="$build/cloister-scheduler" \
 	storage-test="$build/tests/storage_test" \
 	audit-test="$build/tests/audit_test" \
 	itest="$build/tests/itest" \
