@@ -65,6 +65,7 @@ static const struct service {
 	{ "management", false, true, { "storage", "access_control", NULL } },
 	{ "scheduler", false, true, { "storage", NULL } },
 	{ "frontend", true, false, { "authentication", "management", "echo", NULL } },
+	{ "execution", false, false, { "scheduler", NULL } },
 };
 #define NSERVICES CL_ARRAY_SIZE(services)
 

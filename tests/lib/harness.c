@@ -133,6 +133,7 @@ static const struct {
 	{ "access_control", false, true },
 	{ "management", false, true },
 	{ "scheduler", false, true },
+	{ "execution", false, false },
 };
 
 /* Copy the value of key=VALUE (up to a space) from line into out. */

@@ -29,6 +29,7 @@ fi
 	access_control="$build/cloister-access_control" \
 	management="$build/cloister-management" \
 	scheduler="$build/cloister-scheduler" \
+	execution="$build/cloister-execution" \
 	storage-test="$build/tests/storage_test" \
 	audit-test="$build/tests/audit_test" \
 	itest="$build/tests/itest" \
