@@ -507,7 +507,7 @@ cmd_up(void)
 	if (read_pid() > 0)
 		die("already running in '%s' (cloisterd down --dir %s)", dir, dir);
 	prepare();
-	if (pipe(fds) != 0)
+	if (pipe2(fds, O_CLOEXEC) != 0)	/* the services must not hold it */
 		die("pipe: %s", strerror(errno));
 	fflush(stdout);
 	if ((pid = fork()) < 0)
@@ -527,7 +527,12 @@ cmd_up(void)
 			break;
 		}
 		if (strncmp(line, "FAIL ", 5) == 0) {
+			char rest[64];
+
 			fprintf(stderr, "cloisterd: service %s", line + 5);
+			/* end of file: the supervisor stopped the others and left */
+			while (fgets(rest, sizeof(rest), in) != NULL)
+				;
 			break;
 		}
 		fputs(line, stdout);
