@@ -6,15 +6,21 @@
  *   cloister NOUN help            the verbs
  *   cloister NOUN VERB --help     the fields of one call
  *   cloister audit verify         walk the whole audit chain and check it
+ *   cloister task wait --task-id ID [--max-wait SECONDS]
+ *                                 wait until the task ends; print it
  *
  * The verbs are a table mapping each to a frontend request; their options
  * are that request's fields (underscores written as dashes), typed and
  * documented by the schema, so the command line never drifts from the
  * protocol.  A value for an object, array or "any" field is JSON, or
  * @FILE to read it from a file; an int is a number; a bool true or false.
+ * A string field NAME may come from a file with --NAME-file PATH (a
+ * function's --payload-file is the code itself, sent base64-encoded).
  * The answer is printed as JSON.
  */
 #include "compat.h"
+
+#include <time.h>
 
 #include "audit.h"
 #include "cli.h"
@@ -91,6 +97,9 @@ print_verbs(FILE *fp, const char *noun)
 	if (strcmp(noun, "audit") == 0)
 		fprintf(fp, "  %-24s %s\n", "verify", "Walk the whole chain and "
 		    "check every link and every hash you may read.");
+	if (strcmp(noun, "task") == 0)
+		fprintf(fp, "  %-24s %s\n", "wait", "Wait until a task is "
+		    "finished, failed or canceled (--task-id ID [--max-wait S]).");
 	fprintf(fp, "\n'cloister %s VERB --help' lists a verb's fields.\n", noun);
 }
 
@@ -114,7 +123,9 @@ print_fields(FILE *fp, const char *noun, const struct verb *v,
 		    (f->flags & RPC_F_REQUIRED) ? "(required) " : "",
 		    f->doc ? f->doc : "");
 	}
-	fprintf(fp, "\nCommon: --dir DIR, --user ID (act as a logged-in user), "
+	fprintf(fp, "\nA string field may be read from a file: --FIELD-file PATH "
+	    "(--payload-file: the code as is; it is sent base64-encoded).\n"
+	    "Common: --dir DIR, --user ID (act as a logged-in user), "
 	    "--timeout MS.\n");
 }
 
@@ -159,6 +170,53 @@ field_value(const struct rpc_field *f, const char *text)
 	}
 	v = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
 	buf_release(&file);
+	return v;
+}
+
+/*
+ * --NAME-file PATH: string field NAME read from a file, which may be far
+ * larger than a command-line argument can be.  A function's payload is
+ * code (a Python script, a WebAssembly module): the file holds it as is,
+ * and it is sent base64-encoded, as the protocol wants.
+ */
+#define FILE_VALUE_MAX	(24u << 20)
+
+static const struct rpc_field *
+file_field(const struct rpc_method *m, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n <= 5 || strcmp(name + n - 5, "_file") != 0)
+		return NULL;
+	for (size_t k = 0; k < m->nreq; k++)
+		if (m->req[k].type == RPC_T_STRING &&
+		    strlen(m->req[k].name) == n - 5 &&
+		    strncmp(m->req[k].name, name, n - 5) == 0 &&
+		    !is_credential(m->req[k].name))
+			return &m->req[k];
+	return NULL;
+}
+
+static json_t *
+file_value(const struct rpc_field *f, const char *path)
+{
+	struct buf file = BUF_INIT, b64 = BUF_INIT;
+	struct cl_error err;
+	json_t *v = NULL;
+
+	cl_error_clear(&err);
+	if (crypto_read_file(path, FILE_VALUE_MAX, &file, &err) != 0) {
+		cli_error("--%s-file: %s", f->name, err.message);
+		goto out;
+	}
+	if (strcmp(f->name, "payload") == 0) {
+		crypto_b64_encode(&b64, (const uint8_t *)file.p, file.len);
+		v = json_stringn(b64.p, b64.len);
+	} else if ((v = json_stringn(file.p, file.len)) == NULL)
+		cli_error("--%s-file: '%s' is not UTF-8 text", f->name, path);
+out:
+	buf_release(&file);
+	buf_release(&b64);
 	return v;
 }
 
@@ -295,6 +353,14 @@ platform(const char *noun, int argc, char **argv)
 			if (strcmp(m->req[k].name, name) == 0 &&
 			    !is_credential(name))
 				f = &m->req[k];
+		if (f == NULL && (f = file_field(m, name)) != NULL) {
+			if ((val = file_value(f, argv[++i])) == NULL) {
+				json_decref(req);
+				return 1;
+			}
+			json_object_set_new(req, f->name, val);
+			continue;
+		}
 		if (f == NULL) {
 			cli_error("'%s %s' has no option '%s'", noun, v->verb, argv[i]);
 			goto usage;
@@ -344,6 +410,124 @@ usage:
 	return 2;
 }
 
+/*
+ * cloister task wait: ask for the task over one connection, soon at first
+ * (a short task is done in milliseconds) then backing off to once a
+ * second, until it is finished, failed or canceled, or max_wait passes.
+ * Exit status: 0 finished, 1 failed or canceled (the reason on stderr)
+ * or an error, 3 still running at the deadline.
+ */
+#define WAIT_FIRST_MS	2
+#define WAIT_MAX_MS	1000
+
+static int
+task_wait(int argc, char **argv)
+{
+	const struct rpc_method *m = rpc_find(&frontend_service, "get_task");
+	struct cli_net net = { 0 };
+	const char *tid = NULL, *status = "";
+	int64_t max_s = 600, delay = WAIT_FIRST_MS, deadline;
+	struct timespec ts;
+	struct cli_conn c;
+	json_t *resp = NULL;
+	bool as_json = false;
+	int rc = 1;
+
+	for (int i = 2; i < argc; i++) {
+		int r = cli_net_option(&net, argc, argv, &i);
+		char *end;
+
+		if (r < 0)
+			goto usage;
+		if (r > 0)
+			continue;
+		if (strcmp(argv[i], "--json") == 0)
+			as_json = true;
+		else if (strcmp(argv[i], "--task-id") == 0 && i + 1 < argc)
+			tid = argv[++i];
+		else if (strcmp(argv[i], "--max-wait") == 0 && i + 1 < argc) {
+			errno = 0;
+			max_s = strtoll(argv[++i], &end, 10);
+			if (errno != 0 || *end != '\0' || end == argv[i] ||
+			    max_s < 0 || max_s > 7 * 24 * 3600) {
+				cli_error("--max-wait needs seconds (0 to 604800), "
+				    "not '%.40s'", argv[i]);
+				return 2;
+			}
+		} else
+			goto usage;
+	}
+	if (tid == NULL)
+		goto usage;
+	if (m == NULL) {
+		cli_error("this platform's frontend offers no get_task");
+		return 1;
+	}
+	if (cli_connect(&c, &net, "frontend", &frontend_service) != 0)
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	deadline = ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + max_s * 1000;
+	for (;;) {
+		json_t *req = json_pack("{s:s}", "task_id", tid);
+		int64_t now;
+
+		json_decref(resp);
+		resp = NULL;
+		if (cli_attach_login(&net, req) != 0 ||
+		    cli_call(&c, m, req, &resp, "wait") != 0) {
+			json_decref(req);
+			goto out;
+		}
+		json_decref(req);
+		status = json_string_value(json_object_get(resp, "status"));
+		if (status == NULL)
+			status = "";
+		if (strcmp(status, "finished") == 0 ||
+		    strcmp(status, "failed") == 0 ||
+		    strcmp(status, "canceled") == 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		if (now >= deadline) {
+			cli_error("task '%s' is still %s after %lld s", tid,
+			    status, (long long)max_s);
+			rc = 3;
+			goto print;
+		}
+		if (delay > deadline - now)
+			delay = deadline - now;
+		ts.tv_sec = delay / 1000;
+		ts.tv_nsec = delay % 1000 * 1000000;
+		nanosleep(&ts, NULL);
+		delay = delay * 2 > WAIT_MAX_MS ? WAIT_MAX_MS : delay * 2;
+	}
+	rc = strcmp(status, "finished") == 0 ? 0 : 1;
+	if (rc != 0) {
+		const char *why = json_string_value(json_object_get(
+		    json_object_get(resp, "task_result"), "error"));
+
+		cli_error("task '%s' %s%s%s", tid, status, why ? ": " : "",
+		    why ? why : "");
+	}
+print:
+	{
+		char *text;
+
+		json_object_del(resp, "result");
+		text = json_dumps(resp, as_json ? JSON_COMPACT : JSON_INDENT(2));
+		printf("%s\n", text);
+		free(text);
+	}
+out:
+	json_decref(resp);
+	cli_disconnect(&c);
+	return rc;
+usage:
+	fputs("usage: cloister task wait --task-id ID [--max-wait SECONDS] "
+	    "[--json]\n", stderr);
+	return 2;
+}
+
 int
 cmd_data(int argc, char **argv)
 {
@@ -359,6 +543,8 @@ cmd_function(int argc, char **argv)
 int
 cmd_task(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "wait") == 0)
+		return task_wait(argc, argv);
 	return platform("task", argc, argv);
 }
 

@@ -11,11 +11,12 @@
 /*
  * Largest frame body accepted or sent.  Stops a peer from making us
  * allocate an arbitrary amount by announcing a huge length prefix; the
- * length is checked against this before any allocation.  16 MiB leaves
- * room for function payloads sent in one request.
+ * length is checked against this before any allocation.  The 32 MiB
+ * default leaves room for a 16 MiB function payload (22 MiB in base64)
+ * sent in one request.
  */
 #define CL_FRAME_MAX_CEILING	(64u * 1024 * 1024)
-#define CL_FRAME_MAX_DEFAULT	(16u * 1024 * 1024)
+#define CL_FRAME_MAX_DEFAULT	(32u * 1024 * 1024)
 #define CL_FRAME_MAX_FLOOR	1024u
 
 /*

@@ -44,7 +44,7 @@ const struct conf_option svc_conf_options[] = {
 	{ "workers", CONF_INT, O(workers), 0, CL_WORKERS_MAX, "0", NULL, 0,
 	  "request-handler threads per endpoint; 0 = two per CPU" },
 	{ "max_frame", CONF_SIZE, O(max_frame), CL_FRAME_MAX_FLOOR,
-	  CL_FRAME_MAX_CEILING, "16M", NULL, 0,
+	  CL_FRAME_MAX_CEILING, "32M", NULL, 0,
 	  "largest frame; never above the build configuration's" },
 	{ "idle_timeout", CONF_DURATION, O(idle_timeout_ms), 1,
 	  CL_IDLE_TIMEOUT_MS_MAX, "60s", NULL, 0,
