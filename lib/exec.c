@@ -18,9 +18,14 @@
  * forced by the kernel).
  *
  * The parent reads both pipes with bounds until both close, then waits
- * for the child, all under the wall-clock limit; on the limit or a
- * malformed answer it kills the child with SIGKILL.  The child is always
- * reaped before exec_run returns.
+ * for the child, all under the wall-clock limit, waking at least every
+ * EXEC_WATCH_MS to look at the caller's cancel flag, the child's CPU
+ * clock and its resident set (/proc/<pid>/statm); on the limit, a
+ * cancellation, CPU time or memory over the limit, or a malformed answer
+ * it kills the child with SIGKILL.  The child is always reaped before
+ * exec_run returns.  The child asks for SIGKILL when the thread that
+ * forked it dies (PR_SET_PDEATHSIG), which is the thread waiting in
+ * exec_run.
  *
  * The caller must not reap children it did not start (waitpid(-1) in a
  * SIGCHLD handler) nor set SIGCHLD to SIG_IGN: either would steal the
@@ -32,7 +37,8 @@
  * from the caller (thread stacks, arenas), so the limit set is what the
  * child already maps plus memory_bytes.  Under AddressSanitizer the
  * allocator reserves its whole heap up front, so the limit does not bind
- * there (tests skip that case).
+ * there; the parent's watch then stops a child whose resident set grows
+ * past the caller's own (at the fork) plus memory_bytes, a tick late.
  */
 #include "compat.h"
 
@@ -77,6 +83,16 @@ enum answer_kind {
 	ANSWER_FAIL = 2,	/* code: cl_err; text: the reason */
 	ANSWER_SANDBOX = 3,	/* code: the system call number */
 	ANSWER_SETUP = 4,	/* text: which setup step failed */
+};
+
+/* Why the parent stopped a child before it ended by itself. */
+enum stop_why {
+	STOP_NONE,
+	STOP_TIMEOUT,		/* the wall-clock limit */
+	STOP_MALFORMED,		/* an oversized answer, or it cannot be watched */
+	STOP_CANCELED,		/* the caller's cancel flag */
+	STOP_CPU,		/* CPU time over the limit, seen by the parent */
+	STOP_MEMORY,		/* resident memory over the limit, seen likewise */
 };
 
 /* The answer descriptor in the child; for the SIGSYS handler. */
@@ -162,23 +178,39 @@ child_setup_failed(const char *step)
 	child_exit(126);
 }
 
-/* Bytes of address space this process maps now; 0 when unknown. */
+/*
+ * Field i of the statm file open at fd (0: address space, 1: resident
+ * set), in bytes, read afresh; 0 when unknown.
+ */
 static uint64_t
-child_vsize(void)
+statm_field(int fd, int i)
 {
-	char text[128];
+	char text[128], *p = text;
 	ssize_t n;
-	int fd;
 
-	fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
+	n = pread(fd, text, sizeof(text) - 1, 0);
 	if (n <= 0)
 		return 0;
 	text[n] = '\0';
-	return strtoull(text, NULL, 10) * (uint64_t)sysconf(_SC_PAGESIZE);
+	while (i-- > 0 && (p = strchr(p, ' ')) != NULL)
+		p++;
+	if (p == NULL)
+		return 0;
+	return strtoull(p, NULL, 10) * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Field i of the statm file at path; 0 when unknown. */
+static uint64_t
+statm_bytes(const char *path, int i)
+{
+	uint64_t v;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	v = statm_field(fd, i);
+	close(fd);
+	return v;
 }
 
 /*
@@ -274,7 +306,7 @@ child_seccomp(void)
 
 static CL_NORETURN void
 child_main(const struct exec_request *req, const struct builtin *fn,
-    int log_fd, int answer_fd)
+    int log_fd, int answer_fd, pid_t parent)
 {
 	struct exec_file file[EXEC_FILES_MAX];
 	struct builtin_runtime rt;
@@ -302,8 +334,13 @@ child_main(const struct exec_request *req, const struct builtin *fn,
 	sigemptyset(&all);
 	if (sigprocmask(SIG_SETMASK, &all, NULL) < 0)
 		child_setup_failed("sigprocmask");
+	/* die with the caller's thread; it may be gone already */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		child_setup_failed("PR_SET_PDEATHSIG");
+	if (getppid() != parent)
+		child_exit(127);
 
-	vsize = child_vsize();
+	vsize = statm_bytes("/proc/self/statm", 0);
 
 	/*
 	 * Move every kept descriptor above the final layout, then down into
@@ -451,15 +488,15 @@ set_reason(struct exec_result *out, const char *fmt, ...)
 }
 
 /*
- * Turn the collected evidence into out.  killed: the parent killed the
- * child for an oversized answer (or could not watch it).
+ * Turn the collected evidence into out.  why: what made the parent kill
+ * the child, if it did.
  */
 static void
 classify(const struct exec_request *req, struct exec_result *out,
-    const struct buf *answer, bool killed, bool timed_out, int status,
+    const struct buf *answer, enum stop_why why, int status,
     const struct rusage *ru, const struct buf *log)
 {
-	bool malformed = killed;
+	bool malformed = why == STOP_MALFORMED;
 	const unsigned char *rec = (const unsigned char *)answer->p;
 	int64_t cpu_used_ms;
 	uint32_t len = 0;
@@ -487,14 +524,27 @@ classify(const struct exec_request *req, struct exec_result *out,
 	    ru->ru_utime.tv_usec / 1000 + (int64_t)ru->ru_stime.tv_sec * 1000 +
 	    ru->ru_stime.tv_usec / 1000;
 
-	if (timed_out) {
+	switch (why) {
+	case STOP_TIMEOUT:
 		set_reason(out, "timed out after %" PRId64 " ms",
 		    req->limits.wall_ms);
 		return;
-	}
-	if (killed) {
+	case STOP_MALFORMED:
 		set_reason(out, "malformed answer");
 		return;
+	case STOP_CANCELED:
+		set_reason(out, "canceled");
+		return;
+	case STOP_CPU:
+		set_reason(out, "killed by the CPU time limit (%" PRId64
+		    " ms)", req->limits.cpu_ms);
+		return;
+	case STOP_MEMORY:
+		set_reason(out, "out of memory (limit %" PRId64 " bytes)",
+		    req->limits.memory_bytes);
+		return;
+	case STOP_NONE:
+		break;
 	}
 	if (!malformed && kind == ANSWER_SANDBOX) {
 		set_reason(out, "killed by the sandbox (system call %d not "
@@ -509,7 +559,8 @@ classify(const struct exec_request *req, struct exec_result *out,
 			    "not allowed)");
 		else if (sig == SIGXCPU || (sig == SIGKILL &&
 		    cpu_used_ms >= req->limits.cpu_ms))
-			set_reason(out, "killed by the CPU limit");
+			set_reason(out, "killed by the CPU time limit (%"
+			    PRId64 " ms)", req->limits.cpu_ms);
 		else if (sig == SIGXFSZ)
 			set_reason(out, "output over the limit (%" PRId64
 			    " bytes)", req->limits.output_bytes);
@@ -552,6 +603,50 @@ classify(const struct exec_request *req, struct exec_result *out,
 	}
 }
 
+static bool
+canceled(const struct exec_request *req)
+{
+	return req->cancel != NULL && atomic_load(req->cancel);
+}
+
+/* What the parent watches of a running child. */
+struct watch {
+	bool have_clock;
+	clockid_t cpu_clock;	/* the child's process CPU clock */
+	uint64_t rss_max;	/* resident bytes it may reach; 0 = unwatched */
+	int statm_fd;		/* its /proc/<pid>/statm, or -1 */
+};
+
+static void
+watch_init(struct watch *w, const struct exec_request *req, pid_t pid,
+    uint64_t rss_base)
+{
+	char path[48];
+
+	w->have_clock = clock_getcpuclockid(pid, &w->cpu_clock) == 0;
+	w->rss_max = rss_base > 0 ? rss_base +
+	    (uint64_t)req->limits.memory_bytes : 0;
+	snprintf(path, sizeof(path), "/proc/%ld/statm", (long)pid);
+	w->statm_fd = w->rss_max > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+}
+
+/* Whether to stop the child now, and why. */
+static enum stop_why
+watch_check(const struct watch *w, const struct exec_request *req)
+{
+	struct timespec ts;
+
+	if (canceled(req))
+		return STOP_CANCELED;
+	if (w->have_clock && clock_gettime(w->cpu_clock, &ts) == 0 &&
+	    (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 >=
+	    req->limits.cpu_ms)
+		return STOP_CPU;
+	if (w->statm_fd >= 0 && statm_field(w->statm_fd, 1) > w->rss_max)
+		return STOP_MEMORY;
+	return STOP_NONE;
+}
+
 int
 exec_run(const struct exec_request *req, struct exec_result *out,
     struct cl_error *err)
@@ -559,12 +654,14 @@ exec_run(const struct exec_request *req, struct exec_result *out,
 	const struct builtin *fn;
 	struct buf answer = BUF_INIT, log = BUF_INIT;
 	struct rusage ru;
+	struct watch watch;
 	int answer_pipe[2], log_pipe[2];
-	bool answer_eof = false, log_eof = false, malformed = false;
-	bool timed_out = false, dummy = false;
-	int64_t deadline;
+	bool answer_eof = false, log_eof = false, over = false, dummy = false;
+	enum stop_why why = STOP_NONE;
+	int64_t deadline, next_watch;
+	uint64_t rss_base;
 	int status = 0;
-	pid_t pid, w;
+	pid_t pid, parent, w;
 
 	out->ok = false;
 	out->summary[0] = '\0';
@@ -586,6 +683,10 @@ exec_run(const struct exec_request *req, struct exec_result *out,
 	    req->limits.memory_bytes <= 0 || req->limits.output_bytes <= 0)
 		return cl_error_set(err, CL_EINVAL,
 		    "every limit must be positive");
+	if (canceled(req)) {
+		set_reason(out, "canceled");
+		return 0;
+	}
 
 	if (pipe2(answer_pipe, O_CLOEXEC) < 0)
 		return cl_error_set(err, CL_EIO, "cannot make a pipe: %s",
@@ -599,6 +700,8 @@ exec_run(const struct exec_request *req, struct exec_result *out,
 		    strerror(e));
 	}
 	deadline = now_ms() + req->limits.wall_ms;
+	rss_base = statm_bytes("/proc/self/statm", 1);
+	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		int e = errno;
@@ -613,23 +716,34 @@ exec_run(const struct exec_request *req, struct exec_result *out,
 	if (pid == 0) {
 		close(answer_pipe[0]);
 		close(log_pipe[0]);
-		child_main(req, fn, log_pipe[1], answer_pipe[1]);
+		child_main(req, fn, log_pipe[1], answer_pipe[1], parent);
 	}
 	close(answer_pipe[1]);
 	close(log_pipe[1]);
 	(void)fcntl(answer_pipe[0], F_SETFL, O_NONBLOCK);
 	(void)fcntl(log_pipe[0], F_SETFL, O_NONBLOCK);
+	watch_init(&watch, req, pid, rss_base);
+	next_watch = now_ms() + EXEC_WATCH_MS;
 
-	/* read both pipes until they close, the deadline, or a bad answer */
+	/*
+	 * Read both pipes until they close, the deadline, a bad answer, or
+	 * the watch says stop.
+	 */
 	while (!answer_eof || !log_eof) {
 		struct pollfd pfd[2];
-		int64_t left = deadline - now_ms();
+		int64_t now = now_ms(), left = deadline - now;
 		nfds_t n = 0;
 		int rc;
 
-		if (left <= 0) {
-			timed_out = true;
+		/* past it, not at it: now_ms() truncates */
+		if (left < 0) {
+			why = STOP_TIMEOUT;
 			break;
+		}
+		if (now >= next_watch) {
+			if ((why = watch_check(&watch, req)) != STOP_NONE)
+				break;
+			next_watch = now + EXEC_WATCH_MS;
 		}
 		if (!answer_eof) {
 			pfd[n].fd = answer_pipe[0];
@@ -639,26 +753,27 @@ exec_run(const struct exec_request *req, struct exec_result *out,
 			pfd[n].fd = log_pipe[0];
 			pfd[n++].events = POLLIN;
 		}
-		rc = poll(pfd, n, (int)CL_MIN(left, INT_MAX));
+		rc = poll(pfd, n, (int)CL_MIN(left + 1, next_watch - now + 1));
 		if (rc < 0 && errno != EINTR) {
-			malformed = true;	/* cannot watch it: stop it */
+			why = STOP_MALFORMED;	/* cannot watch it: stop it */
 			break;
 		}
 		if (!answer_eof && drain(answer_pipe[0], &answer, ANSWER_MAX,
-		    false, &malformed))
+		    false, &over))
 			answer_eof = true;
-		if (malformed)
+		if (over) {
+			why = STOP_MALFORMED;
 			break;
+		}
 		if (!log_eof && drain(log_pipe[0], &log, EXEC_LOG_KEEP, true,
 		    &dummy))
 			log_eof = true;
 	}
-	if (timed_out || malformed)
+	if (why != STOP_NONE)
 		(void)kill(pid, SIGKILL);
-	/* wait for it to exit, still under the deadline */
+	/* wait for it to exit, still under the deadline and the watch */
 	for (;;) {
-		w = wait4(pid, &status, (timed_out || malformed) ? 0 : WNOHANG,
-		    &ru);
+		w = wait4(pid, &status, why != STOP_NONE ? 0 : WNOHANG, &ru);
 		if (w == pid)
 			break;
 		if (w < 0 && errno == EINTR)
@@ -669,10 +784,13 @@ exec_run(const struct exec_request *req, struct exec_result *out,
 			status = 0;
 			break;
 		}
-		if (timed_out || malformed)
+		if (why != STOP_NONE)
 			continue;
-		if (now_ms() >= deadline) {
-			timed_out = true;
+		if (now_ms() > deadline)
+			why = STOP_TIMEOUT;
+		else if (canceled(req))
+			why = STOP_CANCELED;
+		if (why != STOP_NONE) {
 			(void)kill(pid, SIGKILL);
 			continue;
 		}
@@ -684,7 +802,9 @@ exec_run(const struct exec_request *req, struct exec_result *out,
 	}
 	close(answer_pipe[0]);
 	close(log_pipe[0]);
-	classify(req, out, &answer, malformed, timed_out, status, &ru, &log);
+	if (watch.statm_fd >= 0)
+		close(watch.statm_fd);
+	classify(req, out, &answer, why, status, &ru, &log);
 	buf_release(&answer);
 	buf_release(&log);
 	return 0;

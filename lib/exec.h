@@ -12,12 +12,20 @@
  *     exec, no fork — a violation kills it;
  *   - then calls the function (builtins: builtins/builtin.h).
  * The parent reads the answer (bounded), enforces the wall-clock limit,
- * and kills the child on any limit.  A crash, a signal, a limit or a
- * malformed answer is a failed run with its reason; the caller's process
- * is never at risk.
+ * and kills the child on any limit.  Every EXEC_WATCH_MS it also looks at
+ * the running child: the caller's cancel flag, the CPU time used (so a
+ * limit in milliseconds holds to the tick; RLIMIT_CPU, in whole seconds,
+ * stays as the kernel's backstop) and its resident memory (a backstop for
+ * when RLIMIT_AS cannot bind, as under AddressSanitizer).  The child dies
+ * with the thread that started it (PR_SET_PDEATHSIG), so a worker killed
+ * mid-run leaves no function running.  A crash, a signal, a limit, a
+ * cancellation or a malformed answer is a failed run with its reason; the
+ * caller's process is never at risk.
  */
 #ifndef CL_EXEC_H
 #define CL_EXEC_H
+
+#include <stdatomic.h>
 
 #include <jansson.h>
 
@@ -25,6 +33,7 @@
 
 #define EXEC_SUMMARY_MAX	4096
 #define EXEC_REASON_MAX		512
+#define EXEC_WATCH_MS		20	/* how often a running child is looked at */
 
 struct exec_file {
 	const char *name;	/* the function's input or output name */
@@ -47,6 +56,13 @@ struct exec_request {
 	const struct exec_file *outputs;
 	size_t noutputs;
 	struct exec_limits limits;
+	/*
+	 * Borrowed, may be NULL: another thread sets it to stop the run.
+	 * Looked at before the fork and every EXEC_WATCH_MS after it; once
+	 * seen set, the child is killed (SIGKILL) and reaped, and the run
+	 * fails with the reason "canceled".
+	 */
+	const atomic_bool *cancel;
 };
 
 struct exec_result {

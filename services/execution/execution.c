@@ -9,11 +9,16 @@
  * owners' key, and reports the outcome (update_task_result): ok with the
  * summary and each output's cmac, or failed with the reason.  One more
  * thread renews every lease held, every heartbeat_interval; a lease
- * reported canceled or lost is not reported on.
+ * reported canceled or lost sets its slot's cancel flag, which stops the
+ * function's child within EXEC_WATCH_MS, and its outcome is dropped (the
+ * scheduler would refuse it).
  *
- * Limit: exec_run offers no way to stop a child early, so a canceled
- * task runs until it ends or reaches its limits (cpu_limit, wall_limit),
- * and its outcome is then dropped (the scheduler would refuse it).
+ * A task runs under the worker's limits (cpu_limit, memory_limit,
+ * wall_limit, output_limit), lowered by the task's own limits
+ * {cpu_time, memory} when it has them: a task never raises them.
+ *
+ * An idle runner asks again after 2 ms, then twice as long each time up
+ * to poll_interval; after a task, at once.
  */
 #include "compat.h"
 
@@ -42,7 +47,8 @@ static const struct conf_option exe_options[] = {
 	{ "capacity", CONF_INT, O(capacity), 1, EXE_CAPACITY_MAX, "2", NULL,
 	  0, "tasks run at once" },
 	{ "poll_interval", CONF_DURATION, O(poll_ms), 10, 60 * 1000, "500ms",
-	  NULL, 0, "how long an idle runner waits before asking again" },
+	  NULL, 0, "the longest an idle runner waits before asking again "
+	  "(it starts at 2 ms and doubles)" },
 	{ "heartbeat_interval", CONF_DURATION, O(heartbeat_ms), 10,
 	  60 * 1000, "2s", NULL, 0,
 	  "how often leases are renewed (well below the lease time)" },
@@ -54,6 +60,17 @@ static const struct conf_option exe_options[] = {
 	  (int64_t)64 << 30, "1G", NULL, 0, "address space of a task" },
 	{ "output_limit", CONF_SIZE, O(output_bytes), 0, (int64_t)64 << 30,
 	  "1G", NULL, 0, "bytes a task may write to each output" },
+	{ "input_limit", CONF_SIZE, O(input_bytes), 0, (int64_t)64 << 30,
+	  "1G", NULL, 0, "bytes an input's encrypted file may have" },
+	{ "connect_timeout", CONF_DURATION, O(connect_ms), 10, 10 * 60 * 1000,
+	  "10s", NULL, 0, "http(s): time to connect to a server, TLS "
+	  "included" },
+	{ "transfer_timeout", CONF_DURATION, O(transfer_ms), 10,
+	  24 * 3600 * 1000, "5m", NULL, 0,
+	  "http(s): time one request may take, from start to end" },
+	{ "https_ca_file", CONF_PATH, O(https_ca_file), 0, 0, NULL, NULL, 0,
+	  "PEM file of the CA certificates https servers are checked "
+	  "against, instead of the system's (unset: the system's)" },
 };
 #undef O
 
@@ -95,7 +112,7 @@ exe_stopping(void)
 struct task_files {
 	struct exec_file in[EXE_FILES_MAX], out[EXE_FILES_MAX];
 	size_t nin, nout;
-	char written[EXE_FILES_MAX][512];	/* outputs stored, to undo */
+	char written[EXE_FILES_MAX][EXE_URL_MAX + 1];	/* stored, to undo */
 	size_t nwritten;
 };
 
@@ -112,10 +129,46 @@ task_files_release(struct task_files *f, bool undo)
 }
 
 /*
- * Run task; the outcome to report ({ok: ...} or {failed: ...}).
+ * The limits of a run: the worker's, each lowered by the task's own
+ * (limits {cpu_time (ms), memory (bytes)}, both optional; management
+ * checked their ranges).  -1 with reason when they are malformed.
+ */
+static int
+task_limits(const json_t *task, struct exec_limits *out, struct buf *reason)
+{
+	const json_t *limits = json_object_get(task, "limits"), *v;
+	const char *k;
+
+	out->cpu_ms = exe.opts.cpu_ms;
+	out->wall_ms = exe.opts.wall_ms;
+	out->memory_bytes = exe.opts.memory_bytes;
+	out->output_bytes = exe.opts.output_bytes;
+	if (limits == NULL)
+		return 0;
+	if (!json_is_object(limits))
+		goto bad;
+	json_object_foreach((json_t *)limits, k, v) {
+		if (!json_is_integer(v) || json_integer_value(v) <= 0)
+			goto bad;
+		if (strcmp(k, "cpu_time") == 0)
+			out->cpu_ms = CL_MIN(out->cpu_ms, json_integer_value(v));
+		else if (strcmp(k, "memory") == 0)
+			out->memory_bytes = CL_MIN(out->memory_bytes,
+			    json_integer_value(v));
+		else
+			goto bad;
+	}
+	return 0;
+bad:
+	buf_adds(reason, "the staged task's limits are malformed");
+	return -1;
+}
+
+/*
+ * Run task in slot; the outcome to report ({ok: ...} or {failed: ...}).
  */
 static json_t *
-run_task(const json_t *task)
+run_task(struct exe_slot *slot, const json_t *task)
 {
 	struct exec_request req = { 0 };
 	struct exec_result res;
@@ -139,6 +192,8 @@ run_task(const json_t *task)
 		    "function");
 		goto done;
 	}
+	if (task_limits(task, &req.limits, &reason) != 0)
+		goto done;
 	if (json_object_size(inputs) > EXE_FILES_MAX ||
 	    json_object_size(outputs) > EXE_FILES_MAX) {
 		buf_addf(&reason, "a task has at most %d inputs and %d outputs",
@@ -166,10 +221,7 @@ run_task(const json_t *task)
 	req.ninputs = f.nin;
 	req.outputs = f.out;
 	req.noutputs = f.nout;
-	req.limits.cpu_ms = exe.opts.cpu_ms;
-	req.limits.wall_ms = exe.opts.wall_ms;
-	req.limits.memory_bytes = exe.opts.memory_bytes;
-	req.limits.output_bytes = exe.opts.output_bytes;
+	req.cancel = &slot->cancel;
 	cl_error_clear(&err);
 	memset(&res, 0, sizeof(res));
 	if (exec_run(&req, &res, &err) != 0) {
@@ -251,6 +303,9 @@ report(struct exe_slot *slot, json_t *outcome)
 	json_decref(resp);
 }
 
+/* An idle runner's first wait; it doubles up to poll_interval. */
+#define EXE_IDLE_MIN_MS	2
+
 static void *
 runner_main(void *arg)
 {
@@ -258,6 +313,7 @@ runner_main(void *arg)
 	struct cl_error err;
 	json_t *req, *resp;
 	const char *tid, *lid;
+	int64_t idle_ms = 0;	/* the wait after the next empty answer */
 
 	while (!exe_stopping()) {
 		resp = NULL;
@@ -281,20 +337,24 @@ runner_main(void *arg)
 		    tid == NULL || lid == NULL || strlen(tid) >= EXE_ID_MAX ||
 		    strlen(lid) >= EXE_ID_MAX) {
 			json_decref(resp);
-			if (exe_wait(exe.opts.poll_ms))
+			idle_ms = CL_MIN(CL_MAX(idle_ms * 2, EXE_IDLE_MIN_MS),
+			    exe.opts.poll_ms);
+			if (exe_wait(idle_ms))
 				break;
 			continue;
 		}
+		idle_ms = 0;
 		pthread_mutex_lock(&exe.mu);
 		snprintf(slot->task_id, sizeof(slot->task_id), "%s", tid);
 		snprintf(slot->lease_id, sizeof(slot->lease_id), "%s", lid);
 		slot->canceled = slot->lost = false;
+		atomic_store(&slot->cancel, false);
 		slot->busy = true;
 		pthread_mutex_unlock(&exe.mu);
 		log_info("task '%s': running (attempt %lld)", slot->task_id,
 		    (long long)json_integer_value(json_object_get(
 		    json_object_get(resp, "task"), "attempt")));
-		report(slot, run_task(json_object_get(resp, "task")));
+		report(slot, run_task(slot, json_object_get(resp, "task")));
 		json_decref(resp);
 		pthread_mutex_lock(&exe.mu);
 		slot->busy = false;
@@ -326,6 +386,8 @@ mark(const json_t *arr, bool canceled)
 				slot->canceled = true;
 			else
 				slot->lost = true;
+			/* stop the function: its outcome would be refused */
+			atomic_store(&slot->cancel, true);
 		}
 	}
 }
@@ -405,6 +467,7 @@ exe_fini(struct svc *s)
 	for (size_t i = 0; i < exe.nthreads; i++)
 		pthread_join(exe.thread[i], NULL);
 	exe.nthreads = 0;
+	exe_fetch_fini();
 }
 
 static int
@@ -436,6 +499,8 @@ exe_init(struct svc *s, struct cl_error *err)
 	    &scheduler_service, err);
 	if (exe.sched == NULL)
 		return err->code;
+	if ((rc = exe_fetch_init(&exe.opts, err)) != 0)
+		return rc;
 	if (svc_check_only(s))
 		return 0;
 
@@ -468,7 +533,7 @@ int
 main(int argc, char **argv)
 {
 	const struct svc_desc desc = {
-		.name = "execution",
+		.name = EXE_SERVICE_NAME,
 		.app = &exe,
 		.opts = exe_options,
 		.nopts = CL_ARRAY_SIZE(exe_options),

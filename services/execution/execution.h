@@ -19,7 +19,16 @@
 #define EXE_WORKER_MAX		128	/* the scheduler's limit */
 #define EXE_ID_MAX		80	/* task and lease ids */
 #define EXE_FILES_MAX		16	/* inputs (or outputs) */
+#define EXE_URL_MAX		4096	/* management's limit on a url */
 #define EXE_REASON_MAX		1024
+
+/*
+ * The service's name (its identity in the enclave info); the test worker
+ * (tests/CMakeLists.txt) is built as "execution-testfns".
+ */
+#ifndef EXE_SERVICE_NAME
+#define EXE_SERVICE_NAME	"execution"
+#endif
 
 struct exe_opts {
 	char *scheduler_addr;
@@ -32,6 +41,10 @@ struct exe_opts {
 	int64_t wall_ms;
 	int64_t memory_bytes;
 	int64_t output_bytes;
+	int64_t input_bytes;	/* an input's encrypted file, at most */
+	int64_t connect_ms;	/* http(s): connecting, TLS included */
+	int64_t transfer_ms;	/* http(s): a whole request */
+	char *https_ca_file;	/* NULL = the system's CA store */
 };
 
 /* One task slot: what the heartbeat loop renews, and what it learnt. */
@@ -41,6 +54,7 @@ struct exe_slot {
 	char lease_id[EXE_ID_MAX];
 	bool canceled;		/* the task was canceled: do not report */
 	bool lost;		/* the lease is no longer ours */
+	atomic_bool cancel;	/* set with either: stops the function's run */
 };
 
 struct exe {
@@ -57,7 +71,21 @@ struct exe {
 	size_t nthreads;
 };
 
-/* exec_fetch.c (root: the file_root option, may be NULL) */
+/*
+ * exec_fetch.c (root: the file_root option, may be NULL).  URLs are
+ * file:///path (inside root), http:// or https:// (libcurl, under the
+ * limits and CA options exe_fetch_init was given).
+ */
+
+/*
+ * Once, before any thread fetches: check the https options (the CA file
+ * must hold PEM certificates) and initialise libcurl.  opts is borrowed
+ * until exe_fetch_fini.  Not thread-safe; fills err (CL_ECONFIG).
+ */
+int exe_fetch_init(const struct exe_opts *opts, struct cl_error *err)
+    CL_NONNULL(1) CL_WUR;
+/* Once, after every thread that fetched has ended. */
+void exe_fetch_fini(void);
 
 /*
  * Input name described by spec ({data_id, url, cmac, crypto_info}): get
@@ -71,12 +99,18 @@ int exe_fetch_input(const char *name, const json_t *spec, const char *root,
  * Output name described by spec ({data_id, url, crypto_info}): encrypt
  * the plaintext in plain_fd under its owners' key and upload it, never
  * over an existing file; out_cmac gets the checksum in lowercase hex.
- * out_path gets the local path written (for exe_unstore_output), or "".
+ * out_path gets what exe_unstore_output needs to undo it (the local path
+ * written, or the http(s) URL put), or "" when nothing was stored; an
+ * http(s) URL that does not fit in pathlen is refused before the upload.
  */
 int exe_store_output(const char *name, const json_t *spec, const char *root,
     int plain_fd, char out_cmac[2 * 32 + 1], char *out_path, size_t pathlen,
     struct buf *reason) CL_NONNULL(1, 2, 5, 6, 8) CL_WUR;
-/* Remove an output exe_store_output wrote (the task failed after it). */
+/*
+ * Remove an output exe_store_output stored (the task failed after it):
+ * unlink the file, or send the URL an HTTP DELETE, best effort (a
+ * failure is logged).
+ */
 void exe_unstore_output(const char *path) CL_NONNULL(1);
 /* A fresh anonymous read-write file; -1 with reason on failure. */
 int exe_anon_file(const char *name, struct buf *reason) CL_NONNULL(1, 2);

@@ -39,6 +39,14 @@
 #define MGMT_PAYLOAD_MAX	(16 * 1024 * 1024)	/* decoded bytes */
 #define MGMT_CHUNK		(4 * 1024 * 1024)	/* base64 bytes */
 #define MGMT_LIST_PAGE		32	/* function records per storage list */
+/*
+ * A task's own limits (create_task's limits): the ranges a worker's
+ * cpu_limit and memory_limit options take (services/execution).
+ */
+#define MGMT_CPU_TIME_MIN	10LL			/* ms */
+#define MGMT_CPU_TIME_MAX	(24LL * 3600 * 1000)
+#define MGMT_MEMORY_MIN		(16LL << 20)		/* bytes */
+#define MGMT_MEMORY_MAX		(64LL << 30)
 
 /*
  * A compare-and-set lost to a concurrent change: an attempt returns

@@ -160,6 +160,42 @@ fail:
 	return rc;
 }
 
+/*
+ * limits: the task's own {cpu_time (ms), memory (bytes)}, each optional,
+ * within the ranges of a worker's options.  A worker uses the lower of
+ * each and its own: a task can lower its limits, never raise them.
+ */
+static int
+task_limits(const json_t *limits, struct cl_error *err)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)limits, k, v) {
+		long long min, max;
+		const char *unit;
+
+		if (strcmp(k, "cpu_time") == 0) {
+			min = MGMT_CPU_TIME_MIN;
+			max = MGMT_CPU_TIME_MAX;
+			unit = "milliseconds";
+		} else if (strcmp(k, "memory") == 0) {
+			min = MGMT_MEMORY_MIN;
+			max = MGMT_MEMORY_MAX;
+			unit = "bytes";
+		} else {
+			return cl_error_set(err, CL_EINVAL, "limits: no limit "
+			    "named '%.64s' (cpu_time, memory)", k);
+		}
+		if (!json_is_integer(v) || json_integer_value(v) < min ||
+		    json_integer_value(v) > max)
+			return cl_error_set(err, CL_EINVAL, "limits.%s must be "
+			    "an integer from %lld to %lld (%s)", k, min, max,
+			    unit);
+	}
+	return 0;
+}
+
 int
 task_create(struct call *c, const json_t *req, json_t *resp,
     struct cl_error *err)
@@ -204,7 +240,8 @@ task_create(struct call *c, const json_t *req, json_t *resp,
 	    &inown, err)) != 0 ||
 	    (rc = task_ownership(json_object_get(fn, "outputs"),
 	    json_object_get(req, "outputs_ownership"), "outputs_ownership",
-	    &outown, err)) != 0)
+	    &outown, err)) != 0 ||
+	    (rc = task_limits(json_object_get(req, "limits"), err)) != 0)
 		goto out;
 
 	/* creator, every owner, and a private function's owner */
@@ -245,6 +282,8 @@ task_create(struct call *c, const json_t *req, json_t *resp,
 	    json_deep_copy(parts) : json_array(), "assigned_inputs",
 	    "assigned_outputs", "status", status, "result", "created_at",
 	    (json_int_t)now, "updated_at", (json_int_t)now);
+	if (json_object_size(json_object_get(req, "limits")) > 0)
+		json_object_set(rec, "limits", json_object_get(req, "limits"));
 	ops = json_array();
 	mgmt_key(key, sizeof(key), "function", fid);
 	storage_op_check_eq(ops, key, fn);
@@ -588,6 +627,9 @@ task_invoke(struct call *c, const json_t *req, json_t *resp,
 	    "function_arguments"), "payload", json_object_get(fn, "payload"),
 	    "input_data", in, "output_data", out, "staged_at",
 	    (json_int_t)mgmt_now_ms());
+	if (json_object_get(task, "limits") != NULL)
+		json_object_set(staged, "limits", json_object_get(task,
+		    "limits"));
 	ops = json_array();
 	mgmt_key(key, sizeof(key), "function", fid);
 	storage_op_check_eq(ops, key, fn);

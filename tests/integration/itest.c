@@ -17,6 +17,8 @@
  *                           starting NAME must fail with a reason matching
  *   restart NAME            stop it (must exit cleanly) and start it again
  *                           with the same options
+ *   kill NAME               SIGKILL it and reap it (a crash); it may be
+ *                           started again, with new options
  *   connect A [to=NAME] [internal|internal-anon] [alpn=PROTO|none]
  *                           open an attested TLS connection to a service's
  *                           API endpoint, or to its internal endpoint as
@@ -38,6 +40,9 @@
  *                           equal; a member wanted as "(absent)" must be
  *                           missing
  *   expect-error A CODE     read one frame: an error envelope with CODE
+ *   poll A MS JSON WANT     send JSON (one word: no spaces) on A every 50 ms
+ *                           until the answer is like WANT (as expect-like);
+ *                           fail after MS with the last answer
  *   expect-closed A [MS]    the server closes A within MS (default 5000)
  *   expect-pending A MS     nothing arrives on A for MS milliseconds
  *   close A                 close A from our side
@@ -74,6 +79,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <regex.h>
+#include <signal.h>
 
 #include <openssl/err.h>
 
@@ -545,6 +551,35 @@ expect_like(struct tconn *t, const char *want_text)
 }
 
 static void
+do_poll(struct tconn *t, int64_t ms, const char *send, const char *want_text)
+{
+	json_error_t jerr;
+	json_t *want = json_loads(want_text, 0, &jerr), *got = NULL;
+	int64_t start = harness_now_ms();
+
+	if (!json_is_object(want))
+		failf("expected value is not a JSON object: %s", jerr.text);
+	for (;;) {
+		json_decref(got);
+		send_frame(t, send, strlen(send));
+		got = read_json(t);
+		if (json_like(want, got))
+			break;
+		if (harness_now_ms() - start >= ms) {
+			char *g = json_dumps(got, JSON_COMPACT);
+
+			failf("on '%s': nothing like the expected value within "
+			    "%" PRId64 " ms; last got %.3000s", t->name, ms, g);
+		}
+		usleep(50000);
+	}
+	printf("  answered as expected after %" PRId64 " ms\n",
+	    harness_now_ms() - start);
+	json_decref(want);
+	json_decref(got);
+}
+
+static void
 expect_error(struct tconn *t, const char *code)
 {
 	json_t *got = read_json(t);
@@ -971,6 +1006,8 @@ run_line(char *raw)
 		sv->nopts = 0;
 		while ((o = word(&p)) != NULL && sv->nopts < MAX_OPTS - 1)
 			sv->opts[sv->nopts++] = strdup(o);
+		if (sv->started)	/* killed, or stopped: a new log */
+			unlink(sv->proc.log_path);
 		if (re == NULL) {
 			svc_start(sv);
 		} else {
@@ -999,6 +1036,22 @@ run_line(char *raw)
 		svc_stop(sv);
 		unlink(sv->proc.log_path);
 		svc_start(sv);
+	} else if (strcmp(cmd, "kill") == 0) {
+		struct tsvc *sv = svc_find(rest(p), false);
+
+		if (sv->proc.pid <= 0)
+			failf("'%s' is not running", sv->name);
+		kill(sv->proc.pid, SIGKILL);
+		waitpid(sv->proc.pid, NULL, 0);
+		sv->proc.pid = -1;
+	} else if (strcmp(cmd, "poll") == 0) {
+		struct tconn *t = conn_find(word(&p), false);
+		int64_t ms = num(word(&p));
+		char *send = word(&p), *want = rest(p);
+
+		if (send == NULL)
+			failf("usage: poll A MS JSON WANT (JSON without spaces)");
+		do_poll(t, ms, send, want);
 	} else if (strcmp(cmd, "parallel") == 0) {
 		struct tconn *t = conn_find(word(&p), false);
 		int64_t n = num(word(&p));

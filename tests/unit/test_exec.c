@@ -1,19 +1,21 @@
 /*
  * Unit tests for lib/exec: the sandboxed child every function runs in.
- * The test links its own registry (below) of builtin-echo and test-only
- * builtins that misbehave on purpose: loop forever, allocate without
- * bound, open a file or a socket, crash, abort, overrun the wall clock,
- * write past the output limit.  Each run must end in the documented
- * reason, and after each the test process must be intact and have no
- * child left (waitpid(-1) answers ECHILD).
+ * The test links the test programs' registry (tests/lib/testfns.h): the
+ * shipped builtins and test-only ones that misbehave on purpose: loop
+ * forever, allocate without bound, open a file or a socket, crash,
+ * abort, overrun the wall clock, write past the output limit.  Each run
+ * must end in the documented reason, and after each the test process
+ * must be intact and have no child left (waitpid(-1) answers ECHILD).
+ * A run is canceled from another thread, and stops within 200 ms.
  *
- * Under AddressSanitizer the memory-limit case is skipped: ASan reserves
- * its heap up front, so RLIMIT_AS does not stop its allocations.
+ * Under AddressSanitizer RLIMIT_AS does not bind (ASan reserves its heap
+ * up front): the memory-limit case is then stopped by the parent's watch
+ * of the child's resident memory, with the same reason.
  */
 #include "compat.h"
 
 #include <sys/mman.h>
-#include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -28,270 +30,7 @@
 
 #include "builtin.h"
 #include "exec.h"
-#include "xalloc.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
-
-extern const struct builtin builtin_echo;
-
-/* --- test-only builtins --- */
-
-static int
-loop_run(struct builtin_runtime *rt, struct buf *summary,
-    struct cl_error *err)
-{
-	volatile uint64_t n = 0;
-
-	for (;;)
-		n++;
-	return 0;
-}
-
-/*
- * Logs 16 KiB first: the parent must still see the allocator's fatal
- * message, which comes last.
- */
-static int
-alloc_run(struct builtin_runtime *rt, struct buf *summary,
-    struct cl_error *err)
-{
-	char line[64];
-	int i;
-
-	memset(line, 'n', sizeof(line));
-	line[sizeof(line) - 1] = '\n';
-	for (i = 0; i < 256; i++)
-		if (write(STDERR_FILENO, line, sizeof(line)) < 0)
-			break;
-	for (;;) {
-		char *p = xmalloc(1024 * 1024);
-
-		memset(p, 1, 1024 * 1024);
-	}
-	return 0;
-}
-
-static int
-open_run(struct builtin_runtime *rt, struct buf *summary,
-    struct cl_error *err)
-{
-	int fd = open("/etc/hostname", O_RDONLY);
-
-	buf_addf(summary, "opened %d", fd);
-	return 0;
-}
-
-static int
-socket_run(struct builtin_runtime *rt, struct buf *summary,
-    struct cl_error *err)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	buf_addf(summary, "socket %d", fd);
-	return 0;
-}
-
-static int
-fork_run(struct builtin_runtime *rt, struct buf *summary,
-    struct cl_error *err)
-{
-	pid_t pid = fork();
-
-	if (pid == 0)
-		_exit(0);
-	buf_addf(summary, "forked %d", (int)pid);
-	return 0;
-}
-
-static int
-crash_run(struct builtin_runtime *rt, struct buf *summary,
-    struct cl_error *err)
-{
-	/* a real fault that no sanitizer intercepts: a PROT_NONE page */
-	volatile char *p = mmap(NULL, 4096, PROT_NONE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return cl_error_set(err, CL_EIO, "mmap failed");
-	p[0] = 1;
-	return 0;
-}
-
-static int
-abort_run(struct builtin_runtime *rt, struct buf *summary,
-    struct cl_error *err)
-{
-	abort();
-}
-
-static int
-busy_run(struct builtin_runtime *rt, struct buf *summary,
-    struct cl_error *err)
-{
-	volatile uint64_t n = 0;
-
-	for (;;)
-		n++;
-	return 0;
-}
-
-static int
-fail_run(struct builtin_runtime *rt, struct buf *summary,
-    struct cl_error *err)
-{
-	return cl_error_set(err, CL_EINVAL, "argument 'x' is wrong");
-}
-
-static int
-bigsummary_run(struct builtin_runtime *rt, struct buf *summary,
-    struct cl_error *err)
-{
-	size_t i;
-
-	for (i = 0; i < EXEC_SUMMARY_MAX + 10; i++)
-		buf_addch(summary, 'a');
-	return 0;
-}
-
-/*
- * Reports what it sees: which descriptors are open among 0..255, what
- * writing its input does, and the input's first bytes.
- */
-static int
-probe_run(struct builtin_runtime *rt, struct buf *summary,
-    struct cl_error *err)
-{
-	struct stat st;
-	char data[16];
-	ssize_t n;
-	int fd, in, out;
-
-	for (fd = 0; fd < 256; fd++)
-		if (fstat(fd, &st) == 0)
-			buf_addf(summary, "%d,", fd);
-	in = rt_open_input(rt, "in");
-	out = rt_create_output(rt, "out");
-	buf_addf(summary, " in=%d out=%d missing=%d", in, out,
-	    rt_open_input(rt, "nope"));
-	n = write(in, "x", 1);
-	buf_addf(summary, " write-input=%d", n < 0 ? errno : 0);
-	n = read(out, data, 1);
-	buf_addf(summary, " read-output=%d", n < 0 ? errno : 0);
-	n = read(in, data, sizeof(data) - 1);
-	if (n < 0)
-		return cl_error_set(err, CL_EIO, "read failed");
-	data[n] = '\0';
-	buf_addf(summary, " data=%s", data);
-	if (write(out, "written", 7) != 7)
-		return cl_error_set(err, CL_EIO, "write failed");
-	return 0;
-}
-
-static int
-bigwrite_run(struct builtin_runtime *rt, struct buf *summary,
-    struct cl_error *err)
-{
-	char block[4096];
-	int fd = rt_create_output(rt, "out"), i;
-
-	memset(block, 'b', sizeof(block));
-	for (i = 0; i < 1024; i++)
-		if (write(fd, block, sizeof(block)) < 0)
-			return cl_error_set(err, CL_EIO, "write: %s",
-			    strerror(errno));
-	return 0;
-}
-
-/* Exits without answering (a raw exit: sanitizers intercept _exit). */
-static int
-noanswer_run(struct builtin_runtime *rt, struct buf *summary,
-    struct cl_error *err)
-{
-	for (;;)
-		(void)syscall(SYS_exit_group, 3);
-	return 0;
-}
-
-/* Writes garbage on the answer pipe (descriptor 3), then answers. */
-static int
-garbage_run(struct builtin_runtime *rt, struct buf *summary,
-    struct cl_error *err)
-{
-	if (write(3, "junk", 4) != 4)
-		return cl_error_set(err, CL_EIO, "write failed");
-	buf_adds(summary, "fine");
-	return 0;
-}
-
-/* Floods the answer pipe far past any answer's size. */
-static int
-answerflood_run(struct builtin_runtime *rt, struct buf *summary,
-    struct cl_error *err)
-{
-	char block[4096];
-
-	memset(block, 'z', sizeof(block));
-	for (;;)
-		if (write(3, block, sizeof(block)) < 0)
-			break;
-	return 0;
-}
-
-/* Writes 1 MiB of log lines, then answers: the parent must drain them. */
-static int
-logflood_run(struct builtin_runtime *rt, struct buf *summary,
-    struct cl_error *err)
-{
-	char block[4096];
-	int i;
-
-	memset(block, 'l', sizeof(block));
-	block[sizeof(block) - 1] = '\n';
-	for (i = 0; i < 256; i++)
-		if (write(STDERR_FILENO, block, sizeof(block)) < 0)
-			return cl_error_set(err, CL_EIO, "write failed");
-	buf_adds(summary, "logged");
-	return 0;
-}
-
-#define TB(n, f) { .name = n, .run = f, .doc = "test" }
-static const struct builtin tb[] = {
-	TB("t-loop", loop_run), TB("t-alloc", alloc_run),
-	TB("t-open", open_run), TB("t-socket", socket_run),
-	TB("t-fork", fork_run), TB("t-crash", crash_run),
-	TB("t-abort", abort_run), TB("t-busy", busy_run),
-	TB("t-fail", fail_run), TB("t-bigsummary", bigsummary_run),
-	TB("t-probe", probe_run), TB("t-bigwrite", bigwrite_run),
-	TB("t-noanswer", noanswer_run), TB("t-garbage", garbage_run),
-	TB("t-answerflood", answerflood_run), TB("t-logflood", logflood_run),
-};
-
-/* The test's registry, in place of builtins/registry.c. */
-const struct builtin *const builtin_all[] = {
-	&builtin_echo, &tb[0], &tb[1], &tb[2], &tb[3], &tb[4], &tb[5],
-	&tb[6], &tb[7], &tb[8], &tb[9], &tb[10], &tb[11], &tb[12], &tb[13],
-	&tb[14], &tb[15], NULL,
-};
-
-const struct builtin *
-builtin_find(const char *name)
-{
-	size_t i;
-
-	for (i = 0; builtin_all[i] != NULL; i++)
-		if (strcmp(builtin_all[i]->name, name) == 0)
-			return builtin_all[i];
-	return NULL;
-}
+#include "testfns.h"
 
 /* --- helpers --- */
 
@@ -415,18 +154,103 @@ test_function_error(void **state)
 	json_decref(args);
 }
 
+static int64_t
+children_cpu_ms(void)
+{
+	struct rusage ru;
+
+	assert_int_equal(getrusage(RUSAGE_CHILDREN, &ru), 0);
+	return (int64_t)ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000 +
+	    (int64_t)ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Stopped by the parent's watch near 300 ms of CPU time, not by
+ * RLIMIT_CPU, which counts whole seconds.
+ */
 static void
 test_cpu_limit(void **state)
 {
 	json_t *args = json_object();
 	struct exec_request req;
 	struct exec_result res;
+	int64_t before, used;
 
 	init_req(&req, "t-loop", args);
 	req.limits.cpu_ms = 300;
 	req.limits.wall_ms = 20000;
+	before = children_cpu_ms();
 	run(&req, &res);
-	assert_failed(&res, "killed by the CPU limit");
+	used = children_cpu_ms() - before;
+	assert_failed(&res, "killed by the CPU time limit (300 ms)");
+	if (used < 300 || used >= 800)
+		fail_msg("the child used %" PRId64 " ms of CPU time", used);
+	json_decref(args);
+}
+
+struct canceler {
+	atomic_bool flag;
+	int64_t delay_ms;
+	int64_t at;		/* when it was set (monotonic ms) */
+};
+
+static void *
+cancel_later(void *arg)
+{
+	struct canceler *c = arg;
+	struct timespec ts = { c->delay_ms / 1000,
+	    (c->delay_ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+	c->at = mono_ms();
+	atomic_store(&c->flag, true);
+	return NULL;
+}
+
+/* A run canceled from another thread stops at once. */
+static void
+test_cancel(void **state)
+{
+	json_t *args = json_object();
+	struct canceler c = { .delay_ms = 150 };
+	struct exec_request req;
+	struct exec_result res;
+	pthread_t t;
+	int64_t late;
+
+	atomic_init(&c.flag, false);
+	init_req(&req, "t-loop", args);
+	req.limits.cpu_ms = 60000;
+	req.limits.wall_ms = 60000;
+	req.cancel = &c.flag;
+	assert_int_equal(pthread_create(&t, NULL, cancel_later, &c), 0);
+	run(&req, &res);
+	late = mono_ms() - c.at;
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_failed(&res, "canceled");
+	if (late >= 200)
+		fail_msg("the run ended %" PRId64 " ms after the cancel", late);
+
+	/* set before the run: nothing is started */
+	init_req(&req, "builtin-echo", args);
+	req.cancel = &c.flag;
+	run(&req, &res);
+	assert_failed(&res, "canceled");
+	/* a flag that is never set changes nothing */
+	atomic_store(&c.flag, false);
+	json_object_set_new(args, "message", json_string("still here"));
+	run(&req, &res);
+	assert_true(res.ok);
+	assert_string_equal(res.summary, "still here");
 	json_decref(args);
 }
 
@@ -437,8 +261,6 @@ test_memory_limit(void **state)
 	struct exec_request req;
 	struct exec_result res;
 
-	if (UNDER_ASAN)
-		skip();
 	args = json_object();
 	init_req(&req, "t-alloc", args);
 	req.limits.memory_bytes = 64 * 1024 * 1024;
@@ -722,6 +544,7 @@ main(void)
 		cmocka_unit_test(test_refused_before_fork),
 		cmocka_unit_test(test_function_error),
 		cmocka_unit_test(test_cpu_limit),
+		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_memory_limit),
 		cmocka_unit_test(test_sandbox_open),
 		cmocka_unit_test(test_sandbox_socket),
