@@ -36,6 +36,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$1" && pwd) || usage
 bin=$build/bench/bench_echo
 sbin=$build/bench/bench_storage
+tbin=$build/bench/bench_task
 
 secs=${BENCH_SECONDS:-5}
 conns=${BENCH_CONNS:-32}
@@ -58,7 +59,7 @@ if [ ! -x "${PGBIN:-/usr/lib/postgresql/15/bin}/initdb" ]; then
 	echo "run.sh: PostgreSQL 15 is not installed (make deps installs it)" >&2
 	exit 1
 fi
-for b in "$bin" "$sbin"; do
+for b in "$bin" "$sbin" "$tbin"; do
 	[ -x "$b" ] || { echo "run.sh: no '$b' (build first)" >&2; exit 1; }
 done
 
@@ -122,6 +123,10 @@ echo "run.sh: storage service on PostgreSQL ($pgconn)" >&2
 "$sbin" service pg "$pgconn" >>"$results"
 "$sbin" direct pg "$pgconn" >>"$results"
 stop_pg
+
+# --- tasks end to end ---
+echo "run.sh: echo tasks end to end (storage on LMDB, management, scheduler, execution)" >&2
+"$tbin" "$tmp/lmdb-tasks" >>"$results"
 
 # --- Redis ---
 # CPU time (clock ticks) used so far by process $1; fields 14 and 15 of
@@ -365,4 +370,18 @@ END {
 	row("client CPU us/get, 1 conn., lmdb", "svc_lmdb_get1_cli_cpu_us", "redis_get1_cli_cpu_us")
 	row("client CPU us/get, " n " conns, lmdb", "svc_lmdb_getn_cli_cpu_us", "redis_getn_cli_cpu_us")
 	printf "  (goal: a get through the service at least half as fast as a Redis GET)\n\n"
+
+	printf "Tasks end to end: builtin-echo, create_task + invoke_task + get_task until\n"
+	printf "  finished, as management\047s peer over attested TLS; storage on LMDB (synced);\n"
+	printf "  each worker runs 2 tasks at once, each in a fresh sandboxed child\n"
+	printf "  %-44s %10s   %s\n", "", "", "goal"
+	printf "  %-44s %10s   %s\n", "latency p50 (ms), one task at a time, 1 worker",
+	    v["task_lat_w1_p50_us"] == "" ? "-" : sprintf("%.1f", v["task_lat_w1_p50_us"] / 1000),
+	    v["task_lat_w1_p50_us"] == "" ? "" : (v["task_lat_w1_p50_us"] < 20000 ? "< 20  met" : "< 20  NOT met")
+	printf "  %-44s %10s\n", "latency p99 (ms), one task at a time, 1 worker",
+	    v["task_lat_w1_p99_us"] == "" ? "-" : sprintf("%.1f", v["task_lat_w1_p99_us"] / 1000)
+	printf "  %-44s %10s\n", "tasks/s, " v["task_clients"] " clients, 1 worker", val("task_w1_tps")
+	printf "  %-44s %10s\n", "tasks/s, " v["task_clients"] " clients, 2 workers", val("task_w2_tps")
+	printf "  (%s latency samples; %s and %s tasks in the throughput runs)\n\n",
+	    val("task_lat_w1_n"), val("task_w1_n"), val("task_w2_n")
 }' "$results"

@@ -514,6 +514,7 @@ print:
 		char *text;
 
 		json_object_del(resp, "result");
+		json_object_del(resp, "response");
 		text = json_dumps(resp, as_json ? JSON_COMPACT : JSON_INDENT(2));
 		printf("%s\n", text);
 		free(text);

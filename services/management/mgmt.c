@@ -49,8 +49,9 @@ static const struct conf_option mgmt_options[] = {
 };
 #undef O
 
-/* The peers whose caller_* fields are believed. */
-static const char *const trusted_peers[] = { "frontend", "itest" };
+/* The peers whose caller_* fields are believed: the frontend, and the
+ * test driver and task benchmark, which act as the frontend would. */
+static const char *const trusted_peers[] = { "frontend", "itest", "bench-task" };
 
 static const char *const roles[] = { "PlatformAdmin", "FunctionOwner",
 	"DataOwnerManager", "DataOwner" };
