@@ -3,7 +3,8 @@
  *
  *   bench_task DIR      DIR: a fresh directory for the LMDB store
  *
- * Starts storage (embedded LMDB in DIR, every write synced), access
+ * Starts storage (embedded LMDB in DIR, every write synced; in memory
+ * with BENCH_TASK_STORE=mem, to see what the disk costs), access
  * control, management, the scheduler and execution workers through the
  * test harness, all over attested TLS, then, as management's peer
  * (the deployment lists this program as 'bench-task'):
@@ -233,6 +234,7 @@ main(int argc, char **argv)
 	char loc[1100], sa[128], aa[128], ca[128];
 	char w[2][64];
 	json_t *resp;
+	bool mem;
 
 	if (argc != 2) {
 		fputs("usage: bench_task DIR\n", stderr);
@@ -240,8 +242,11 @@ main(int argc, char **argv)
 	}
 	b.secs = bench_env_double("BENCH_SECONDS", 5, 0.1, 3600);
 	snprintf(loc, sizeof(loc), "store_location=%s", argv[1]);
-	start(&st, "storage", (const char *[]){ "store_backend=lmdb", loc,
-	    NULL });
+	mem = getenv("BENCH_TASK_STORE") != NULL &&
+	    strcmp(getenv("BENCH_TASK_STORE"), "mem") == 0;
+	start(&st, "storage", (const char *[]){ mem ? "store_backend=mem" :
+	    "store_backend=lmdb", loc, NULL });
+	printf("task_store %s\n", mem ? "mem" : "lmdb");
 	start(&acl, "access_control", NULL);
 	snprintf(sa, sizeof(sa), "storage_addr=%s", st.internal_addr);
 	snprintf(aa, sizeof(aa), "access_control_addr=%s", acl.internal_addr);

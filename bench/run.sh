@@ -19,7 +19,8 @@
 # Environment: BENCH_SECONDS (each measurement against a server, default
 # 5), BENCH_DIRECT_SECONDS (each measurement of a backend in process,
 # default a quarter of BENCH_SECONDS), BENCH_CONNS (default 32),
-# BENCH_HS_THREADS (default 4), BENCH_STORE_THREADS (default 4).  With the
+# BENCH_HS_THREADS (default 4), BENCH_STORE_THREADS (default 4),
+# BENCH_TASK_STORE (lmdb, or mem to leave the disk out).  With the
 # defaults the whole run takes about 2.5 minutes.
 #
 # Prints figures, never judges them: the exit status is non-zero only for
@@ -372,7 +373,8 @@ END {
 	printf "  (goal: a get through the service at least half as fast as a Redis GET)\n\n"
 
 	printf "Tasks end to end: builtin-echo, create_task + invoke_task + get_task until\n"
-	printf "  finished, as management\047s peer over attested TLS; storage on LMDB (synced);\n"
+	printf "  finished, as management\047s peer over attested TLS; storage on %s;\n",
+	    v["task_store"] == "mem" ? "mem (BENCH_TASK_STORE=mem)" : "LMDB (every write synced)"
 	printf "  each worker runs 2 tasks at once, each in a fresh sandboxed child\n"
 	printf "  %-44s %10s   %s\n", "", "", "goal"
 	printf "  %-44s %10s   %s\n", "latency p50 (ms), one task at a time, 1 worker",
