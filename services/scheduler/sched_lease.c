@@ -268,10 +268,18 @@ heartbeat_one(struct sched *s, const char *worker, const json_t *given,
 		}
 		status = sched_str(task, "status");
 		if (status != NULL && strcmp(status, "canceled") == 0) {
-			/* not renewed: the loop removes it when it expires */
-			json_array_append_new(json_object_get(resp, "canceled"),
-			    json_string(id));
-			rc = 0;
+			/*
+			 * The worker learns it here and kills the function:
+			 * the lease goes now, so it no longer counts against
+			 * the worker's capacity.
+			 */
+			sched_key(key, sizeof(key), "lease", id);
+			ops = json_array();
+			storage_op_check_eq(ops, key, lease);
+			storage_op_delete(ops, key);
+			if ((rc = sched_apply(s, ops, err)) == 0)
+				json_array_append_new(json_object_get(resp,
+				    "canceled"), json_string(id));
 		} else if (status == NULL || strcmp(status, "running") != 0) {
 			json_array_append_new(json_object_get(resp, "lost"),
 			    json_string(id));
