@@ -202,6 +202,21 @@ throughput(const char *key)
 	    n / ((bench_now_ns() - t0) / 1e9));
 }
 
+/* Every service started, stopped at exit, also when a failure exits. */
+static struct svc_proc *started[8];
+static size_t nstarted;
+
+static void
+stop_all(void)
+{
+	while (nstarted > 0) {
+		struct svc_proc *p = started[--nstarted];
+
+		if (p->pid > 0 && harness_alive(p))
+			harness_stop(p);
+	}
+}
+
 static void
 start(struct svc_proc *p, const char *name, const char *const *opts)
 {
@@ -213,6 +228,8 @@ start(struct svc_proc *p, const char *name, const char *const *opts)
 		    err.message);
 		exit(1);
 	}
+	if (nstarted < CL_ARRAY_SIZE(started))
+		started[nstarted++] = p;
 }
 
 static void
@@ -224,13 +241,14 @@ stop(struct svc_proc *p, const char *name)
 		exit(1);
 	}
 	harness_stop(p);
+	p->pid = 0;
 	unlink(p->log_path);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct svc_proc st, acl, mgmt, sched, exe[2];
+	static struct svc_proc st, acl, mgmt, sched, exe[2];	/* for stop_all */
 	char loc[1100], sa[128], aa[128], ca[128];
 	char w[2][64];
 	json_t *resp;
@@ -241,6 +259,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	b.secs = bench_env_double("BENCH_SECONDS", 5, 0.1, 3600);
+	atexit(stop_all);
 	snprintf(loc, sizeof(loc), "store_location=%s", argv[1]);
 	mem = getenv("BENCH_TASK_STORE") != NULL &&
 	    strcmp(getenv("BENCH_TASK_STORE"), "mem") == 0;
