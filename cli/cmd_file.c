@@ -287,70 +287,36 @@ write_crypto_info(const char *path, const struct filecrypt_key *k)
 	return rc;
 }
 
-/* cloister file decrypt --crypto-info FILE [--cmac HEX] IN OUT */
+/*
+ * The key of an encryption or decryption, into k (pointing into key and
+ * iv): from a crypto_info file (decrypt --crypto-info), or from
+ * --scheme, --key-file and --iv, with a random iv for an aes-gcm
+ * encryption without one (*iv_chosen).  0, or the exit status.
+ */
 static int
-decrypt_with_info(const struct file_opts *o)
+load_key(const struct file_opts *o, bool enc, struct filecrypt_key *k,
+    uint8_t *key, uint8_t *iv, bool *iv_chosen)
 {
-	uint8_t key[FILECRYPT_SUMBYTES_MAX], iv[FILECRYPT_AESGCM_NONCEBYTES];
-	uint8_t sum[FILECRYPT_SUMBYTES_MAX], expect[FILECRYPT_SUMBYTES_MAX];
-	char hex[2 * FILECRYPT_SUMBYTES_MAX + 1];
-	struct filecrypt_key k = { 0 };
-	struct cl_error err;
-	size_t sumlen;
-	int rc = 1;
+	size_t ivlen = filecrypt_noncebytes(o->scheme);
 
-	if (o->narg != 2 || o->key_file != NULL || o->iv_hex != NULL ||
-	    o->segbytes != 0) {
-		fputs(usage_text, stderr);
-		return 2;
+	*iv_chosen = false;
+	if (!enc && o->info_file != NULL) {
+		if (o->key_file != NULL || o->iv_hex != NULL) {
+			cli_error("--crypto-info holds the key and iv: no "
+			    "--key-file or --iv with it");
+			return 2;
+		}
+		if (read_crypto_info(o->info_file, k, key, iv) != 0)
+			return 1;
+		if (o->have_scheme && o->scheme != k->scheme) {
+			cli_error("'%s' is for scheme '%s', not '%s'",
+			    o->info_file, filecrypt_scheme_name(k->scheme),
+			    filecrypt_scheme_name(o->scheme));
+			return 1;
+		}
+		return 0;
 	}
-	if (read_crypto_info(o->info_file, &k, key, iv) != 0)
-		goto done;
-	if (o->have_scheme && o->scheme != k.scheme) {
-		cli_error("'%s' is for scheme '%s', not '%s'", o->info_file,
-		    filecrypt_scheme_name(k.scheme),
-		    filecrypt_scheme_name(o->scheme));
-		goto done;
-	}
-	if (o->cmac_hex != NULL && crypto_unhex(expect,
-	    filecrypt_sumbytes(k.scheme), o->cmac_hex) != 0) {
-		cli_error("--cmac needs %zu bytes as hex for '%s', not '%s'",
-		    filecrypt_sumbytes(k.scheme),
-		    filecrypt_scheme_name(k.scheme), o->cmac_hex);
-		rc = 2;
-		goto done;
-	}
-	cl_error_clear(&err);
-	if (filecrypt_decrypt_path(&k, o->arg[1], o->arg[0], o->cmac_hex ?
-	    expect : NULL, o->cmac_hex ? filecrypt_sumbytes(k.scheme) : 0, sum,
-	    &sumlen, &err) != 0) {
-		cli_error("cannot decrypt %s", err.message);
-		goto done;
-	}
-	crypto_hex(hex, sum, sumlen);
-	printf("cmac %s\n", hex);
-	rc = 0;
-done:
-	secret_wipe(key, sizeof(key));
-	return rc;
-}
-
-static int
-file_crypt(const struct file_opts *o, bool enc, bool info_only)
-{
-	uint8_t key[FILECRYPT_SUMBYTES_MAX], iv[FILECRYPT_AESGCM_NONCEBYTES];
-	uint8_t sum[FILECRYPT_SUMBYTES_MAX], expect[FILECRYPT_SUMBYTES_MAX];
-	char hex[2 * FILECRYPT_SUMBYTES_MAX + 1];
-	struct filecrypt_key k = { 0 };
-	size_t sumlen, ivlen = filecrypt_noncebytes(o->scheme);
-	bool iv_chosen = false;
-	struct cl_error err;
-	int rc = 1;
-
-	if (!enc && o->info_file != NULL)
-		return decrypt_with_info(o);
-	if (o->narg != (info_only ? 1 : 2) || o->key_file == NULL ||
-	    (enc && o->cmac_hex != NULL) || (!enc && o->segbytes != 0)) {
+	if (o->key_file == NULL) {
 		fputs(usage_text, stderr);
 		return 2;
 	}
@@ -379,32 +345,54 @@ file_crypt(const struct file_opts *o, bool enc, bool info_only)
 			cli_error("the random generator failed");
 			return 1;
 		}
-		iv_chosen = true;
+		*iv_chosen = true;
 	}
-	if (o->cmac_hex != NULL && crypto_unhex(expect,
-	    filecrypt_sumbytes(o->scheme), o->cmac_hex) != 0) {
-		cli_error("--cmac needs %zu bytes as hex for '%s', not '%s'",
-		    filecrypt_sumbytes(o->scheme),
-		    filecrypt_scheme_name(o->scheme), o->cmac_hex);
+	k->scheme = o->scheme;
+	k->key = key;
+	k->keylen = filecrypt_keybytes(o->scheme);
+	k->iv = ivlen > 0 ? iv : NULL;
+	k->ivlen = ivlen;
+	k->segbytes = o->segbytes;
+	return read_key(o->key_file, key, k->keylen) == 0 ? 0 : 1;
+}
+
+static int
+file_crypt(const struct file_opts *o, bool enc, bool info_only)
+{
+	uint8_t key[FILECRYPT_SUMBYTES_MAX], iv[FILECRYPT_AESGCM_NONCEBYTES];
+	uint8_t sum[FILECRYPT_SUMBYTES_MAX], expect[FILECRYPT_SUMBYTES_MAX];
+	char hex[2 * FILECRYPT_SUMBYTES_MAX + 1];
+	struct filecrypt_key k = { 0 };
+	size_t sumlen;
+	bool iv_chosen;
+	struct cl_error err;
+	int rc;
+
+	if (o->narg != (info_only ? 1 : 2) || (enc && o->cmac_hex != NULL) ||
+	    (!enc && o->segbytes != 0)) {
+		fputs(usage_text, stderr);
 		return 2;
 	}
-	k.scheme = o->scheme;
-	k.key = key;
-	k.keylen = filecrypt_keybytes(o->scheme);
-	k.iv = ivlen > 0 ? iv : NULL;
-	k.ivlen = ivlen;
-	k.segbytes = o->segbytes;
-	if (read_key(o->key_file, key, k.keylen) != 0)
+	if ((rc = load_key(o, enc, &k, key, iv, &iv_chosen)) != 0)
 		goto done;
+	rc = 1;
 	if (info_only) {
 		rc = write_crypto_info(o->arg[0], &k) == 0 ? 0 : 1;
+		goto done;
+	}
+	if (o->cmac_hex != NULL && crypto_unhex(expect,
+	    filecrypt_sumbytes(k.scheme), o->cmac_hex) != 0) {
+		cli_error("--cmac needs %zu bytes as hex for '%s', not '%s'",
+		    filecrypt_sumbytes(k.scheme),
+		    filecrypt_scheme_name(k.scheme), o->cmac_hex);
+		rc = 2;
 		goto done;
 	}
 	cl_error_clear(&err);
 	if (enc ? filecrypt_encrypt_path(&k, o->arg[1], o->arg[0], sum, &sumlen,
 	    &err) : filecrypt_decrypt_path(&k, o->arg[1], o->arg[0],
 	    o->cmac_hex ? expect : NULL, o->cmac_hex ?
-	    filecrypt_sumbytes(o->scheme) : 0, sum, &sumlen, &err)) {
+	    filecrypt_sumbytes(k.scheme) : 0, sum, &sumlen, &err)) {
 		cli_error("cannot %s %s", enc ? "encrypt" : "decrypt",
 		    err.message);
 		goto done;
@@ -412,10 +400,11 @@ file_crypt(const struct file_opts *o, bool enc, bool info_only)
 	crypto_hex(hex, sum, sumlen);
 	printf("cmac %s\n", hex);
 	if (iv_chosen) {
-		crypto_hex(hex, iv, ivlen);
+		crypto_hex(hex, iv, k.ivlen);
 		printf("iv %s\n", hex);
 	}
-	if (o->info_file != NULL && write_crypto_info(o->info_file, &k) != 0)
+	if (o->info_file != NULL && enc &&
+	    write_crypto_info(o->info_file, &k) != 0)
 		goto done;
 	rc = 0;
 done:
