@@ -35,8 +35,10 @@
  * Schemes: aes-gcm-128, aes-gcm-256 and chunked (lib/filecrypt.h); raw
  * inputs are refused (the registry defines no checksum for them yet).
  *
- * NEEDSWORK: the worker reaches any host a URL names (no allow-list);
- * a failure's reason tells a user whether a host answered.
+ * Hosts: with allowed_hosts set, an http(s) url must name one of them
+ * (checked before any connection); unset, any host, and a failure's
+ * reason tells a user whether a host answered: set it where workers can
+ * reach what users must not (the platform's own network).
  */
 #include "compat.h"
 
@@ -284,6 +286,74 @@ url_shown(const char *url, char out[EXE_URL_SHOWN + 1])
 }
 
 /*
+ * True when host is one of list (comma-separated, case-insensitive; an
+ * entry "*.example.org" matches every subdomain of example.org, not
+ * example.org itself, and never an IP address).
+ */
+static bool
+host_listed(const char *host, const char *list)
+{
+	size_t hlen = strlen(host);
+	bool ip = host[0] == '[' || strspn(host, "0123456789.") == hlen;
+
+	while (*list != '\0') {
+		size_t n = strcspn(list, ",");
+		const char *e = list;
+
+		while (n > 0 && *e == ' ') {
+			e++;
+			n--;
+		}
+		while (n > 0 && e[n - 1] == ' ')
+			n--;
+		if (n > 2 && e[0] == '*' && e[1] == '.') {
+			if (!ip && hlen > n - 1 && strncasecmp(host + hlen - (n - 1),
+			    e + 1, n - 1) == 0)
+				return true;
+		} else if (n > 0 && n == hlen && strncasecmp(host, e, n) == 0)
+			return true;
+		list += strcspn(list, ",");
+		if (*list == ',')
+			list++;
+	}
+	return false;
+}
+
+/*
+ * 0 when url may be reached (allowed_hosts unset, or its host listed);
+ * -1 with reason otherwise.
+ */
+static int
+http_allowed(const char *what, const char *name, const char *method,
+    const char *url, const char *shown, struct buf *reason)
+{
+	const char *list = fetch_opts->allowed_hosts;
+	CURLU *u;
+	char *host = NULL;
+	int rc = -1;
+
+	if (list == NULL)
+		return 0;
+	if ((u = curl_url()) == NULL) {
+		buf_addf(reason, "%s '%s': out of memory", what, name);
+		return -1;
+	}
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		buf_addf(reason, "%s '%s': %s %s: not a valid url", what, name,
+		    method, shown);
+	else if (!host_listed(host, list))
+		buf_addf(reason, "%s '%s': %s %s: host '%.100s' is not among "
+		    "this worker's allowed_hosts", what, name, method, shown,
+		    host);
+	else
+		rc = 0;
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/*
  * A handle for one request to url with what every request shares:
  * protocols, no redirects, no proxy, timeouts, certificate checks.
  * errbuf receives libcurl's message on failure.  NULL if libcurl fails.
@@ -408,6 +478,8 @@ http_open_input(const char *name, const char *url, struct buf *reason)
 	int rc = -1;
 
 	url_shown(url, shown);
+	if (http_allowed("input", name, "GET", url, shown, reason) != 0)
+		return -1;
 	g.limit = fetch_opts->input_bytes;
 	if ((g.fd = exe_anon_file(name, reason)) < 0)
 		return -1;
@@ -512,6 +584,8 @@ http_store_output(const char *name, const char *url,
 		    "%zu bytes over http)", name, shown, pathlen - 1);
 		return -1;
 	}
+	if (http_allowed("output", name, "PUT", url, shown, reason) != 0)
+		return -1;
 	if ((src.fd = exe_anon_file(name, reason)) < 0)
 		return -1;
 	cl_error_clear(&err);

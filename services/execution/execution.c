@@ -71,6 +71,9 @@ static const struct conf_option exe_options[] = {
 	{ "https_ca_file", CONF_PATH, O(https_ca_file), 0, 0, NULL, NULL, 0,
 	  "PEM file of the CA certificates https servers are checked "
 	  "against, instead of the system's (unset: the system's)" },
+	{ "allowed_hosts", CONF_STRING, O(allowed_hosts), 0, 0, NULL, NULL, 0,
+	  "http(s): the hosts urls may name, comma-separated; '*.example.org' "
+	  "names its subdomains (unset: any host)" },
 };
 #undef O
 

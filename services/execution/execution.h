@@ -45,6 +45,7 @@ struct exe_opts {
 	int64_t connect_ms;	/* http(s): connecting, TLS included */
 	int64_t transfer_ms;	/* http(s): a whole request */
 	char *https_ca_file;	/* NULL = the system's CA store */
+	char *allowed_hosts;	/* http(s) hosts a url may name; NULL = any */
 };
 
 /* One task slot: what the heartbeat loop renews, and what it learnt. */
