@@ -64,6 +64,17 @@ cl --user bea task get --task-id "$tid" | grep -Eq '"status": "(staged|running|f
 	fail "task not staged: $(cl --user bea task get --task-id "$tid")"
 cl --user bea task get --task-id "$tid" | grep -q '"limit": 3' || fail "argument type lost"
 
+echo "== task wait: the platform's worker fails it (no file:// on its workers), with the reason"
+if cl --user ann task wait --task-id "$tid" --max-wait 30 >"$d/out" 2>"$d/err"; then
+	fail "wait reported success: $(cat "$d/out")"
+fi
+grep -q "task '$tid' failed: input '[ab]': file:// urls are disabled on this worker" "$d/err" ||
+	fail "wait: $(cat "$d/err")"
+grep -q '"status": "failed"' "$d/out" || fail "wait did not print the task"
+cl --user eve task wait --task-id "$tid" 2>"$d/err" && fail "a stranger waited on the task"
+rc=0; cl --user ann task wait 2>/dev/null || rc=$?
+[ $rc = 2 ] || fail "wait without --task-id: exit $rc, not a usage error (2)"
+
 echo "== the audit log: readable by the admin, verified by anyone"
 cl --user admin audit query --object "$tid" | grep -q invoke_task || fail "no audit entry for invoke_task"
 cl --user admin audit verify | tee "$d/verify" | grep -q "audit log intact" || fail "verify: $(cat "$d/verify")"
