@@ -167,8 +167,11 @@ cmd_user(int argc, char **argv)
 			    json_string_value(json_object_get(resp, "password")));
 		} else if (strcmp(a.cmd, "passwd") == 0) {
 			printf("password changed; log in again\n");
+		} else if (strcmp(a.cmd, "register") == 0) {
+			printf("registered '%s' as %s%s%s\n", a.id, a.role,
+			    a.attr ? " of " : "", a.attr ? a.attr : "");
 		} else {
-			printf("%s: done\n", a.cmd);
+			printf("%s '%s': done\n", a.cmd, a.id);
 		}
 	}
 	cli_disconnect(&c);
