@@ -61,7 +61,6 @@
 /* a request slower than this many bytes a second for so long is cut */
 #define EXE_LOW_SPEED_BYTES	1024L
 #define EXE_LOW_SPEED_SECS	30L
-#define EXE_URL_SHOWN		200	/* a URL's bytes a reason shows */
 
 /* the options exe_fetch_init was given; NULL before */
 static const struct exe_opts *fetch_opts;
@@ -123,46 +122,6 @@ bad:
  * file:// urls
  */
 
-/*
- * The local path of a file:///path URL inside root; NULL (with reason)
- * for any other URL, a path outside root, or one with "." or ".."
- * components.  Users name these paths: without a root they could make
- * the worker read or create files anywhere it may.
- */
-static const char *
-file_url_path(const char *what, const char *name, const char *url,
-    const char *root, struct buf *reason)
-{
-	const char *path = url + 7, *p;
-	size_t n;
-
-	if (strncmp(url, "file://", 7) != 0 || url[7] != '/') {
-		buf_addf(reason, "%s '%s': url '%.200s' is not supported "
-		    "(file:///path, http:// or https:// only)", what, name,
-		    url);
-		return NULL;
-	}
-	if (root == NULL) {
-		buf_addf(reason, "%s '%s': file:// urls are disabled on this "
-		    "worker (no file_root)", what, name);
-		return NULL;
-	}
-	n = strlen(root);
-	while (n > 0 && root[n - 1] == '/')
-		n--;
-	for (p = path; p != NULL; p = strchr(p + 1, '/'))
-		if (strncmp(p, "/./", 3) == 0 || strcmp(p, "/.") == 0 ||
-		    strncmp(p, "/../", 4) == 0 || strcmp(p, "/..") == 0)
-			break;
-	if (p != NULL || strncmp(path, root, n) != 0 || path[n] != '/' ||
-	    path[n + 1] == '\0') {
-		buf_addf(reason, "%s '%s': url '%.200s' is outside this "
-		    "worker's file_root", what, name, url);
-		return NULL;
-	}
-	return path;
-}
-
 /* Input name's ciphertext at url: a regular file within input_limit. */
 static int
 file_open_input(const char *name, const char *url, const char *root,
@@ -172,7 +131,7 @@ file_open_input(const char *name, const char *url, const char *root,
 	struct stat st;
 	int fd;
 
-	if ((path = file_url_path("input", name, url, root, reason)) == NULL)
+	if ((path = exe_file_url_path("input", name, url, root, reason)) == NULL)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
 	    fstat(fd, &st) != 0) {
@@ -212,7 +171,7 @@ file_store_output(const char *name, const char *url, const char *root,
 	struct cl_error err;
 	int fd, rc = -1;
 
-	if ((path = file_url_path("output", name, url, root, reason)) ==
+	if ((path = exe_file_url_path("output", name, url, root, reason)) ==
 	    NULL)
 		return -1;
 	if (strlen(path) >= pathlen) {
@@ -255,70 +214,6 @@ out:
  * http:// and https:// urls
  */
 
-static bool
-is_http_url(const char *url)
-{
-	return strncasecmp(url, "http://", 7) == 0 ||
-	    strncasecmp(url, "https://", 8) == 0;
-}
-
-/*
- * url as a reason or log line may show it: without the "user:password@"
- * of its authority, a query or fragment cut to "?...", at most
- * EXE_URL_SHOWN bytes.  Returns out.
- */
-static const char *
-url_shown(const char *url, char out[EXE_URL_SHOWN + 1])
-{
-	const char *auth, *end, *host, *q;
-
-	auth = strstr(url, "://");
-	auth = auth != NULL ? auth + 3 : url;
-	end = auth + strcspn(auth, "/?#");
-	host = auth;
-	for (const char *p = auth; p < end; p++)
-		if (*p == '@')
-			host = p + 1;
-	q = host + strcspn(host, "?#");
-	snprintf(out, EXE_URL_SHOWN + 1, "%.*s%.*s%s", (int)(auth - url), url,
-	    (int)(q - host), host, *q != '\0' ? "?..." : "");
-	return out;
-}
-
-/*
- * True when host is one of list (comma-separated, case-insensitive; an
- * entry "*.example.org" matches every subdomain of example.org, not
- * example.org itself, and never an IP address).
- */
-static bool
-host_listed(const char *host, const char *list)
-{
-	size_t hlen = strlen(host);
-	bool ip = host[0] == '[' || strspn(host, "0123456789.") == hlen;
-
-	while (*list != '\0') {
-		size_t n = strcspn(list, ",");
-		const char *e = list;
-
-		while (n > 0 && *e == ' ') {
-			e++;
-			n--;
-		}
-		while (n > 0 && e[n - 1] == ' ')
-			n--;
-		if (n > 2 && e[0] == '*' && e[1] == '.') {
-			if (!ip && hlen > n - 1 && strncasecmp(host + hlen - (n - 1),
-			    e + 1, n - 1) == 0)
-				return true;
-		} else if (n > 0 && n == hlen && strncasecmp(host, e, n) == 0)
-			return true;
-		list += strcspn(list, ",");
-		if (*list == ',')
-			list++;
-	}
-	return false;
-}
-
 /*
  * 0 when url may be reached (allowed_hosts unset, or its host listed);
  * -1 with reason otherwise.
@@ -342,7 +237,7 @@ http_allowed(const char *what, const char *name, const char *method,
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
 		buf_addf(reason, "%s '%s': %s %s: not a valid url", what, name,
 		    method, shown);
-	else if (!host_listed(host, list))
+	else if (!exe_host_listed(host, list))
 		buf_addf(reason, "%s '%s': %s %s: host '%.100s' is not among "
 		    "this worker's allowed_hosts", what, name, method, shown,
 		    host);
@@ -424,7 +319,7 @@ http_outcome(CURL *h, CURLcode cc, const char *what, const char *name,
 		return 0;
 	if (name != NULL)
 		buf_addf(reason, "%s '%s': ", what, name);
-	buf_addf(reason, "%s %s: ", method, url_shown(url, shown));
+	buf_addf(reason, "%s %s: ", method, exe_url_shown(url, shown));
 	if (status != 0 && (status < 200 || status > 299))
 		buf_addf(reason, "HTTP %ld%s", status, status >= 300 &&
 		    status <= 399 ? " (redirects are not followed)" : "");
@@ -477,7 +372,7 @@ http_open_input(const char *name, const char *url, struct buf *reason)
 	CURL *h = NULL;
 	int rc = -1;
 
-	url_shown(url, shown);
+	exe_url_shown(url, shown);
 	if (http_allowed("input", name, "GET", url, shown, reason) != 0)
 		return -1;
 	g.limit = fetch_opts->input_bytes;
@@ -578,7 +473,7 @@ http_store_output(const char *name, const char *url,
 	CURL *h = NULL;
 	int rc = -1;
 
-	url_shown(url, shown);
+	exe_url_shown(url, shown);
 	if (strlen(url) >= pathlen) {
 		buf_addf(reason, "output '%s': url '%s' is too long (at most "
 		    "%zu bytes over http)", name, shown, pathlen - 1);
@@ -652,7 +547,7 @@ http_delete(const char *url)
 	    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE") != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_NOBODY, 1L) != CURLE_OK) {
 		log_warnx("cannot remove '%s': cannot set up the request",
-		    url_shown(url, shown));
+		    exe_url_shown(url, shown));
 		goto out;
 	}
 	cc = curl_easy_perform(h);
@@ -799,7 +694,7 @@ exe_fetch_input(const char *name, const json_t *spec, const char *root,
 		    filecrypt_scheme_name(ek.k.scheme));
 		goto out;
 	}
-	if (is_http_url(url))
+	if (exe_is_http_url(url))
 		in = http_open_input(name, url, reason);
 	else
 		in = file_open_input(name, url, root, reason);
@@ -837,7 +732,7 @@ exe_store_output(const char *name, const json_t *spec, const char *root,
 		buf_addf(reason, "output '%s': %s", name, strerror(errno));
 		goto out;
 	}
-	if (is_http_url(url))
+	if (exe_is_http_url(url))
 		rc = http_store_output(name, url, &ek.k, plain_fd, sum, &sumlen,
 		    out_path, pathlen, reason);
 	else
@@ -855,7 +750,7 @@ exe_unstore_output(const char *path)
 {
 	if (path[0] == '\0')
 		return;
-	if (is_http_url(path))
+	if (exe_is_http_url(path))
 		http_delete(path);
 	else if (unlink(path) != 0 && errno != ENOENT)
 		log_warn("cannot remove '%s'", path);

@@ -72,6 +72,34 @@ struct exe {
 	size_t nthreads;
 };
 
+/* exec_url.c */
+
+#define EXE_URL_SHOWN	200	/* a URL's bytes a reason shows */
+
+/* True for an http:// or https:// url (any case). */
+bool exe_is_http_url(const char *url) CL_NONNULL(1);
+/*
+ * The local path of a file:///path url inside root (NULL: file:// urls
+ * are refused); NULL, with "WHAT 'NAME': why" added to reason, for any
+ * other url, a path outside root, or one with "." or ".." components.
+ */
+const char *exe_file_url_path(const char *what, const char *name,
+    const char *url, const char *root, struct buf *reason)
+	CL_NONNULL(1, 2, 3, 5);
+/*
+ * url as a reason or log line may show it: without the "user:password@"
+ * of its authority, a query or fragment cut to "?...", at most
+ * EXE_URL_SHOWN bytes.  Returns out.
+ */
+const char *exe_url_shown(const char *url, char out[EXE_URL_SHOWN + 1])
+	CL_NONNULL(1, 2);
+/*
+ * True when host is in list (comma-separated, spaces around entries
+ * ignored, case-insensitive); "*.example.org" matches every subdomain of
+ * example.org, not example.org itself, and never an IP address.
+ */
+bool exe_host_listed(const char *host, const char *list) CL_NONNULL(1, 2);
+
 /*
  * exec_fetch.c (root: the file_root option, may be NULL).  URLs are
  * file:///path (inside root), http:// or https:// (libcurl, under the
