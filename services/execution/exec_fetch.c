@@ -44,9 +44,12 @@
 
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <fcntl.h>
 #include <strings.h>
+
+#include <linux/openat2.h>
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -122,6 +125,43 @@ bad:
  * file:// urls
  */
 
+/*
+ * Open path (inside root, as exe_file_url_path made sure) without
+ * leaving root and without following any symbolic link on the way
+ * (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): whoever may put files
+ * in file_root cannot point the worker at one outside it.
+ */
+static int
+open_beneath(const char *root, const char *path, int flags, mode_t mode)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.mode = (flags & O_CREAT) ? mode : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+		    RESOLVE_NO_MAGICLINKS,
+	};
+	size_t n = strlen(root);
+	int dfd, fd, e;
+
+	while (n > 0 && root[n - 1] == '/')
+		n--;
+	if ((dfd = open(n > 0 ? root : "/", O_PATH | O_DIRECTORY |
+	    O_CLOEXEC)) < 0)
+		return -1;
+	fd = (int)syscall(SYS_openat2, dfd, path + n + 1, &how, sizeof(how));
+	e = errno;
+	close(dfd);
+	errno = e;
+	return fd;
+}
+
+static const char *
+open_error(int e)
+{
+	return e == ELOOP || e == EXDEV ? "it goes through a symbolic link "
+	    "(none is followed under file_root)" : strerror(e);
+}
+
 /* Input name's ciphertext at url: a regular file within input_limit. */
 static int
 file_open_input(const char *name, const char *url, const char *root,
@@ -133,10 +173,10 @@ file_open_input(const char *name, const char *url, const char *root,
 
 	if ((path = exe_file_url_path("input", name, url, root, reason)) == NULL)
 		return -1;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	if ((fd = open_beneath(root, path, O_RDONLY, 0)) < 0 ||
 	    fstat(fd, &st) != 0) {
 		buf_addf(reason, "input '%s': cannot read '%.200s': %s", name,
-		    url, strerror(errno));
+		    url, open_error(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -178,15 +218,14 @@ file_store_output(const char *name, const char *url, const char *root,
 		buf_addf(reason, "output '%s': path too long", name);
 		return -1;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
+	fd = open_beneath(root, path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	if (fd < 0) {
 		if (errno == EEXIST)
 			buf_addf(reason, "output '%s': '%.200s' exists already "
 			    "(outputs are never overwritten)", name, url);
 		else
 			buf_addf(reason, "output '%s': cannot create '%.200s': "
-			    "%s", name, url, strerror(errno));
+			    "%s", name, url, open_error(errno));
 		return -1;
 	}
 	snprintf(out_path, pathlen, "%s", path);
