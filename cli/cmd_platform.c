@@ -20,12 +20,12 @@
  */
 #include "compat.h"
 
-#include <time.h>
-
 #include "audit.h"
 #include "cli.h"
+#include "client.h"
 #include "crypto.h"
 #include "frontend_schema.h"
+#include "secret.h"
 
 struct verb {
 	const char *noun;
@@ -411,33 +411,30 @@ usage:
 }
 
 /*
- * cloister task wait: ask for the task over one connection, soon at first
- * (a short task is done in milliseconds) then backing off to once a
- * second, until it is finished, failed or canceled, or max_wait passes.
- * Exit status: 0 finished, 1 failed or canceled (the reason on stderr)
- * or an error, 3 still running at the deadline.
+ * cloister task wait: the library's cl_client_wait_task (lib/client.h) as
+ * the logged-in user, then the task printed.  Exit status: 0 finished,
+ * 1 failed or canceled (the reason on stderr) or an error, 3 still
+ * running at the deadline.
  */
-#define WAIT_FIRST_MS	2
-#define WAIT_MAX_MS	1000
-
 static int
 task_wait(int argc, char **argv)
 {
-	const struct rpc_method *m = rpc_find(&frontend_service, "get_task");
 	struct cli_net net = { 0 };
-	const char *tid = NULL, *status = "";
-	int64_t max_s = 600, delay = WAIT_FIRST_MS, deadline;
-	struct timespec ts;
-	struct cli_conn c;
-	json_t *resp = NULL;
+	struct cl_client_config cfg = { 0 };
+	struct cl_client *c = NULL;
+	struct buf token = BUF_INIT;
+	struct cl_error err;
+	const char *tid = NULL;
+	char user[256];
+	int64_t max_s = 600;
+	json_t *task = NULL;
 	bool as_json = false;
-	int rc = 1;
+	int rc = 1, r;
 
 	for (int i = 2; i < argc; i++) {
-		int r = cli_net_option(&net, argc, argv, &i);
 		char *end;
 
-		if (r < 0)
+		if ((r = cli_net_option(&net, argc, argv, &i)) < 0)
 			goto usage;
 		if (r > 0)
 			continue;
@@ -459,69 +456,35 @@ task_wait(int argc, char **argv)
 	}
 	if (tid == NULL)
 		goto usage;
-	if (m == NULL) {
-		cli_error("this platform's frontend offers no get_task");
-		return 1;
+	if ((cfg.dir = cli_dir(&net)) == NULL ||
+	    cred_get(cfg.dir, net.user, user, sizeof(user), &token) != 0)
+		goto out;
+	cfg.frontend_addr = net.addr;
+	cfg.timeout_ms = net.timeout_ms;
+	cl_error_clear(&err);
+	if ((c = cl_client_open(&cfg, &err)) == NULL ||
+	    cl_client_use_token(c, user, token.p, &err) != 0) {
+		cli_error("%s", err.message);
+		goto out;
 	}
-	if (cli_connect(&c, &net, "frontend", &frontend_service) != 0)
-		return 1;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	deadline = ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + max_s * 1000;
-	for (;;) {
-		json_t *req = json_pack("{s:s}", "task_id", tid);
-		int64_t now;
+	r = cl_client_wait_task(c, tid, max_s * 1000, &task, &err);
+	if (r != 0)
+		cli_error("%s", err.message);
+	if (r == CL_EAUTH)
+		fprintf(stderr, "(log in again with 'cloister login ID')\n");
+	if (task != NULL) {
+		char *text = json_dumps(task, as_json ? JSON_COMPACT :
+		    JSON_INDENT(2));
 
-		json_decref(resp);
-		resp = NULL;
-		if (cli_attach_login(&net, req) != 0 ||
-		    cli_call(&c, m, req, &resp, "wait") != 0) {
-			json_decref(req);
-			goto out;
-		}
-		json_decref(req);
-		status = json_string_value(json_object_get(resp, "status"));
-		if (status == NULL)
-			status = "";
-		if (strcmp(status, "finished") == 0 ||
-		    strcmp(status, "failed") == 0 ||
-		    strcmp(status, "canceled") == 0)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		now = ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-		if (now >= deadline) {
-			cli_error("task '%s' is still %s after %lld s", tid,
-			    status, (long long)max_s);
-			rc = 3;
-			goto print;
-		}
-		if (delay > deadline - now)
-			delay = deadline - now;
-		ts.tv_sec = delay / 1000;
-		ts.tv_nsec = delay % 1000 * 1000000;
-		nanosleep(&ts, NULL);
-		delay = delay * 2 > WAIT_MAX_MS ? WAIT_MAX_MS : delay * 2;
-	}
-	rc = strcmp(status, "finished") == 0 ? 0 : 1;
-	if (rc != 0) {
-		const char *why = json_string_value(json_object_get(
-		    json_object_get(resp, "task_result"), "error"));
-
-		cli_error("task '%s' %s%s%s", tid, status, why ? ": " : "",
-		    why ? why : "");
-	}
-print:
-	{
-		char *text;
-
-		json_object_del(resp, "result");
-		json_object_del(resp, "response");
-		text = json_dumps(resp, as_json ? JSON_COMPACT : JSON_INDENT(2));
 		printf("%s\n", text);
 		free(text);
 	}
+	rc = r == 0 ? 0 : r == CL_ETIMEDOUT ? 3 : 1;
 out:
-	json_decref(resp);
-	cli_disconnect(&c);
+	json_decref(task);
+	cl_client_close(c);
+	secret_wipe(token.p, token.len);
+	buf_release(&token);
 	return rc;
 usage:
 	fputs("usage: cloister task wait --task-id ID [--max-wait SECONDS] "
