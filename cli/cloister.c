@@ -10,7 +10,7 @@
 #include "compat.h"
 
 #include "cli.h"
-#include "deploy.h"
+#include "client.h"
 #include "authentication_internal_schema.h"
 #include "authentication_schema.h"
 #include "echo_schema.h"
@@ -122,13 +122,10 @@ cli_dir(const struct cli_net *net)
 int
 cli_load_trust(struct svc_trust *t, const char *dir)
 {
-	char bc[1024], ei[1024];
 	struct cl_error err;
 
 	cl_error_clear(&err);
-	deploy_path(bc, sizeof(bc), dir, DEPLOY_BUILD_CONFIG);
-	deploy_path(ei, sizeof(ei), dir, DEPLOY_ENCLAVE_INFO);
-	if (svc_trust_load(t, bc, ei, NULL, &err) != 0) {
+	if (cl_deploy_trust(t, dir, &err) != 0) {
 		cli_error("%s", err.message);
 		return -1;
 	}
@@ -139,7 +136,6 @@ int
 cli_connect(struct cli_conn *c, const struct cli_net *net, const char *svc_name,
     const struct rpc_service *svc)
 {
-	struct rpc_client_config cc = { 0 };
 	struct cl_error err;
 	const char *dir;
 
@@ -149,29 +145,14 @@ cli_connect(struct cli_conn *c, const struct cli_net *net, const char *svc_name,
 		return -1;
 	if (net->addr != NULL) {
 		snprintf(c->addr, sizeof(c->addr), "%s", net->addr);
-	} else {
-		char rc_path[1024];
-
-		deploy_path(rc_path, sizeof(rc_path), dir, DEPLOY_RUNTIME);
-		if (conf_lookup(rc_path, svc_name, "listen", c->addr,
-		    sizeof(c->addr), &err) != 0) {
-			cli_error("cannot find the address of '%s': %s (use "
-			    "--addr HOST:PORT)", svc_name, err.message);
-			goto fail;
-		}
-	}
-	c->verifier = attest_verifier_new(&c->trust.bc, &c->trust.ei);
-	c->ctx = attest_client_ctx(NULL, c->verifier, svc_name, svc->alpn, &err);
-	if (c->ctx == NULL) {
-		cli_error("%s", err.message);
+	} else if (cl_deploy_addr(dir, svc_name, c->addr, sizeof(c->addr),
+	    &err) != 0) {
+		cli_error("%s (use --addr HOST:PORT)", err.message);
 		goto fail;
 	}
-	cc.addr = c->addr;
-	cc.tls = c->ctx;
-	cc.service = svc;
-	cc.timeout_ms = net->timeout_ms;
-	cc.max_frame = c->trust.bc.max_frame;
-	if ((c->client = rpc_client_new(&cc, &err)) == NULL) {
+	c->verifier = attest_verifier_new(&c->trust.bc, &c->trust.ei);
+	if ((c->client = cl_attested_client(&c->trust, c->verifier, svc_name,
+	    svc, c->addr, net->timeout_ms, &c->ctx, &err)) == NULL) {
 		cli_error("%s", err.message);
 		goto fail;
 	}

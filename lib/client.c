@@ -47,9 +47,6 @@ static int
 conn_init(struct cl_client *c, struct conn *k, const char *service,
     const struct rpc_service *proto, const char *addr, struct cl_error *err)
 {
-	char path[1100];
-	int rc;
-
 	k->service = service;
 	k->proto = proto;
 	if (addr != NULL) {
@@ -59,31 +56,16 @@ conn_init(struct cl_client *c, struct conn *k, const char *service,
 		snprintf(k->addr, sizeof(k->addr), "%s", addr);
 		return 0;
 	}
-	deploy_path(path, sizeof(path), c->dir, DEPLOY_RUNTIME);
-	if ((rc = conf_lookup(path, service, "listen", k->addr,
-	    sizeof(k->addr), err)) != 0)
-		return cl_error_set(err, rc, "cannot find the address of '%s'",
-		    service);
-	return 0;
+	return cl_deploy_addr(c->dir, service, k->addr, sizeof(k->addr), err);
 }
 
 /* k's RPC client, connecting on first use. */
 static struct rpc_client *
 conn_get(struct cl_client *c, struct conn *k, struct cl_error *err)
 {
-	struct rpc_client_config cc = { 0 };
-
-	if (k->rpc != NULL)
-		return k->rpc;
-	if (k->ctx == NULL && (k->ctx = attest_client_ctx(NULL, c->verifier,
-	    k->service, k->proto->alpn, err)) == NULL)
-		return NULL;
-	cc.addr = k->addr;
-	cc.tls = k->ctx;
-	cc.service = k->proto;
-	cc.timeout_ms = c->timeout_ms;
-	cc.max_frame = c->trust.bc.max_frame;
-	k->rpc = rpc_client_new(&cc, err);
+	if (k->rpc == NULL)
+		k->rpc = cl_attested_client(&c->trust, c->verifier, k->service,
+		    k->proto, k->addr, c->timeout_ms, &k->ctx, err);
 	return k->rpc;
 }
 
@@ -96,11 +78,54 @@ conn_release(struct conn *k)
 	k->ctx = NULL;
 }
 
+int
+cl_deploy_trust(struct svc_trust *t, const char *dir, struct cl_error *err)
+{
+	char bc[1100], ei[1100];
+
+	deploy_path(bc, sizeof(bc), dir, DEPLOY_BUILD_CONFIG);
+	deploy_path(ei, sizeof(ei), dir, DEPLOY_ENCLAVE_INFO);
+	return svc_trust_load(t, bc, ei, NULL, err);
+}
+
+int
+cl_deploy_addr(const char *dir, const char *service, char *out, size_t len,
+    struct cl_error *err)
+{
+	char path[1100];
+	struct cl_error e;
+	int rc;
+
+	deploy_path(path, sizeof(path), dir, DEPLOY_RUNTIME);
+	cl_error_clear(&e);
+	if ((rc = conf_lookup(path, service, "listen", out, len, &e)) != 0)
+		return cl_error_set(err, rc, "cannot find the address of "
+		    "'%s': %s", service, e.message);
+	return 0;
+}
+
+struct rpc_client *
+cl_attested_client(const struct svc_trust *t, struct attest_verifier *v,
+    const char *service, const struct rpc_service *proto, const char *addr,
+    int64_t timeout_ms, SSL_CTX **ctx, struct cl_error *err)
+{
+	struct rpc_client_config cc = { 0 };
+
+	if (*ctx == NULL && (*ctx = attest_client_ctx(NULL, v, service,
+	    proto->alpn, err)) == NULL)
+		return NULL;
+	cc.addr = addr;
+	cc.tls = *ctx;
+	cc.service = proto;
+	cc.timeout_ms = timeout_ms;
+	cc.max_frame = t->bc.max_frame;
+	return rpc_client_new(&cc, err);
+}
+
 struct cl_client *
 cl_client_open(const struct cl_client_config *cfg, struct cl_error *err)
 {
 	struct cl_client *c;
-	char bc[1100], ei[1100];
 
 	if (cfg->dir == NULL || cfg->dir[0] == '\0') {
 		cl_error_set(err, CL_EINVAL, "no deployment directory");
@@ -117,9 +142,7 @@ cl_client_open(const struct cl_client_config *cfg, struct cl_error *err)
 	}
 	snprintf(c->dir, sizeof(c->dir), "%s", cfg->dir);
 	c->timeout_ms = cfg->timeout_ms;
-	deploy_path(bc, sizeof(bc), c->dir, DEPLOY_BUILD_CONFIG);
-	deploy_path(ei, sizeof(ei), c->dir, DEPLOY_ENCLAVE_INFO);
-	if (svc_trust_load(&c->trust, bc, ei, NULL, err) != 0) {
+	if (cl_deploy_trust(&c->trust, c->dir, err) != 0) {
 		free(c);
 		return NULL;
 	}

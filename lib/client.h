@@ -23,8 +23,13 @@
 #define CL_CLIENT_H
 
 #include <jansson.h>
+#include <openssl/ssl.h>
 
 #include "err.h"
+#include "rpc_client.h"
+
+struct attest_verifier;
+struct svc_trust;
 
 struct cl_client;
 
@@ -73,5 +78,27 @@ int cl_client_call(struct cl_client *c, const char *method, const json_t *req,
 int cl_client_wait_task(struct cl_client *c, const char *task_id,
     int64_t max_wait_ms, json_t **task, struct cl_error *err)
 	CL_NONNULL(1, 2, 4, 5) CL_WUR;
+
+/*
+ * The pieces a client is made of, for programs (the cloister command)
+ * that talk to other services of a deployment as a user.
+ */
+
+/* dir's trust material: build.json and its auditor-signed enclave info. */
+int cl_deploy_trust(struct svc_trust *t, const char *dir,
+    struct cl_error *err) CL_NONNULL(1, 2, 3) CL_WUR;
+/* Where service listens, from dir's runtime.conf, into out. */
+int cl_deploy_addr(const char *dir, const char *service, char *out,
+    size_t len, struct cl_error *err) CL_NONNULL(1, 2, 3, 5) CL_WUR;
+/*
+ * An RPC client of service (protocol proto) at addr that accepts only
+ * that service, attested under t and v, as a user (no identity of its
+ * own); *ctx gets its TLS context, which the caller frees after the
+ * client.  NULL with err on failure.
+ */
+struct rpc_client *cl_attested_client(const struct svc_trust *t,
+    struct attest_verifier *v, const char *service,
+    const struct rpc_service *proto, const char *addr, int64_t timeout_ms,
+    SSL_CTX **ctx, struct cl_error *err) CL_NONNULL(1, 2, 3, 4, 5, 7, 8);
 
 #endif
