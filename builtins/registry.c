@@ -14,14 +14,3 @@ const struct builtin *const builtin_all[] = {
 	&builtin_private_join,
 	NULL,
 };
-
-const struct builtin *
-builtin_find(const char *name)
-{
-	size_t i;
-
-	for (i = 0; builtin_all[i] != NULL; i++)
-		if (strcmp(builtin_all[i]->name, name) == 0)
-			return builtin_all[i];
-	return NULL;
-}

@@ -36,3 +36,15 @@ rt_create_output(const struct builtin_runtime *rt, const char *name)
 {
 	return find_fd(rt->outputs, rt->noutputs, name);
 }
+
+/* Looked up in builtin_all, which the linked registry defines. */
+const struct builtin *
+builtin_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; builtin_all[i] != NULL; i++)
+		if (strcmp(builtin_all[i]->name, name) == 0)
+			return builtin_all[i];
+	return NULL;
+}

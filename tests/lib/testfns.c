@@ -300,14 +300,3 @@ const struct builtin *const builtin_all[] = {
 	&testfns[10], &testfns[11], &testfns[12], &testfns[13], &testfns[14],
 	&testfns[15], &testfns[16], NULL,
 };
-
-const struct builtin *
-builtin_find(const char *name)
-{
-	size_t i;
-
-	for (i = 0; builtin_all[i] != NULL; i++)
-		if (strcmp(builtin_all[i]->name, name) == 0)
-			return builtin_all[i];
-	return NULL;
-}
