@@ -53,7 +53,6 @@
 #include "xalloc.h"
 
 #define MESSAGE		"0123456789abcdef"	/* 16 bytes */
-#define CALL_TIMEOUT_MS	10000
 
 /* Count ceilings, so that no loop depends on the clock alone. */
 #define RT_SAMPLES_MAX	4000000		/* round trips per test, all threads */
@@ -61,27 +60,6 @@
 #define THREADS_MAX	256
 
 static double seconds = 5.0;
-
-static struct rpc_client *
-client_new(const char *addr, SSL_CTX *tls, unsigned max_idle)
-{
-	struct rpc_client_config cfg = {
-		.addr = addr,
-		.tls = tls,
-		.service = &echo_service,
-		.timeout_ms = CALL_TIMEOUT_MS,
-		.max_idle = max_idle,
-	};
-	struct rpc_client *cl;
-	struct cl_error err;
-
-	cl_error_clear(&err);
-	if ((cl = rpc_client_new(&cfg, &err)) == NULL) {
-		fprintf(stderr, "bench_echo: %s\n", err.message);
-		exit(1);
-	}
-	return cl;
-}
 
 /*
  * Round trips
@@ -165,7 +143,8 @@ bench_round_trips(const char *key, const char *addr, SSL_CTX *tls,
 	    nconns, seconds);
 	pthread_barrier_init(&go, NULL, nconns + 1);
 	for (i = 0; i < nconns; i++) {
-		w[i].cl = client_new(addr, tls, 1);
+		w[i].cl = bench_client_new("bench_echo", addr, tls,
+		    &echo_service);
 		w[i].req = json_pack("{s:s}", "message", MESSAGE);
 		w[i].go = &go;
 		w[i].max = per;
@@ -265,7 +244,8 @@ bench_handshakes(const char *key, const char *addr, SSL_CTX *tls,
     unsigned nthreads, pid_t server)
 {
 	struct hs_worker *w = xcalloc(nthreads, sizeof(*w));
-	struct rpc_client *cl = client_new(addr, tls, 1);
+	struct rpc_client *cl = bench_client_new("bench_echo", addr, tls,
+	    &echo_service);
 	pthread_barrier_t go;
 	int64_t t0, t1, cpu0, cpu1, self0, self1;
 	size_t total = 0;

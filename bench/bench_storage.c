@@ -51,7 +51,6 @@
 
 #define NKEYS		10000
 #define VALUE_LEN	100	/* bytes a backend is given, before sealing */
-#define CALL_TIMEOUT_MS	10000
 #define START_TIMEOUT_MS 15000
 #define THREADS_MAX	256
 
@@ -238,27 +237,6 @@ worker_main(void *arg)
 	return NULL;
 }
 
-static struct rpc_client *
-client_new(const struct target *tg)
-{
-	struct rpc_client_config cfg = {
-		.addr = tg->addr,
-		.tls = tg->tls,
-		.service = &storage_service,
-		.timeout_ms = CALL_TIMEOUT_MS,
-		.max_idle = 1,
-	};
-	struct rpc_client *cl;
-	struct cl_error err;
-
-	cl_error_clear(&err);
-	if ((cl = rpc_client_new(&cfg, &err)) == NULL) {
-		fprintf(stderr, "bench_storage: %s\n", err.message);
-		exit(1);
-	}
-	return cl;
-}
-
 /*
  * nthreads workers do op in a loop on random keys, each with its own
  * connection when tg is a service; prints <key>_n and <key>_rps, and for
@@ -285,7 +263,8 @@ measure(const char *key, const struct target *tg, enum bench_op op,
 	pthread_barrier_init(&go, NULL, nthreads + 1);
 	for (i = 0; i < nthreads; i++) {
 		w[i].tg = tg;
-		w[i].cl = svc ? client_new(tg) : NULL;
+		w[i].cl = svc ? bench_client_new("bench_storage", tg->addr,
+		    tg->tls, &storage_service) : NULL;
 		w[i].op = op;
 		w[i].go = &go;
 		w[i].secs = svc ? seconds : direct_seconds;
@@ -357,7 +336,8 @@ measure(const char *key, const struct target *tg, enum bench_op op,
 static int
 preload(const struct target *tg)
 {
-	struct rpc_client *cl = tg->st == NULL ? client_new(tg) : NULL;
+	struct rpc_client *cl = tg->st == NULL ? bench_client_new(
+	    "bench_storage", tg->addr, tg->tls, &storage_service) : NULL;
 	char key[STORE_APPLY_MAX][32], val[STORE_APPLY_MAX][VALUE_LEN + 1];
 	struct store_op op[STORE_APPLY_MAX];
 	struct cl_error err;

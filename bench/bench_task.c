@@ -32,7 +32,6 @@
 #include "xalloc.h"
 
 #define START_TIMEOUT_MS	15000
-#define CALL_TIMEOUT_MS		10000
 #define TASK_TIMEOUT_NS		(10LL * 1000 * 1000 * 1000)
 #define LATENCY_TASKS_MAX	2000
 #define TASKS_MAX		200000
@@ -44,27 +43,6 @@ static struct {
 	char function_id[128];
 	double secs;
 } b;
-
-static struct rpc_client *
-client_new(void)
-{
-	struct rpc_client_config cfg = {
-		.addr = b.addr,
-		.tls = b.tls,
-		.service = &management_service,
-		.timeout_ms = CALL_TIMEOUT_MS,
-		.max_idle = 1,
-	};
-	struct rpc_client *cl;
-	struct cl_error err;
-
-	cl_error_clear(&err);
-	if ((cl = rpc_client_new(&cfg, &err)) == NULL) {
-		fprintf(stderr, "bench_task: %s\n", err.message);
-		exit(1);
-	}
-	return cl;
-}
 
 /* Call method name as user (role DataOwner unless owner); exits on error. */
 static json_t *
@@ -141,7 +119,8 @@ run_task(struct rpc_client *cl, unsigned seq)
 static void
 latency(const char *key)
 {
-	struct rpc_client *cl = client_new();
+	struct rpc_client *cl = bench_client_new("bench_task", b.addr, b.tls,
+	    &management_service);
 	uint32_t *v = xcalloc(LATENCY_TASKS_MAX, sizeof(*v));
 	int64_t end = bench_now_ns() + (int64_t)(b.secs * 1e9);
 	size_t n = 0;
@@ -169,7 +148,8 @@ static void *
 client_main(void *arg)
 {
 	struct client *c = arg;
-	struct rpc_client *cl = client_new();
+	struct rpc_client *cl = bench_client_new("bench_task", b.addr, b.tls,
+	    &management_service);
 
 	while (c->n < TASKS_MAX / CLIENTS && bench_now_ns() < c->end) {
 		run_task(cl, c->id * (TASKS_MAX / CLIENTS) + (unsigned)c->n);
@@ -279,7 +259,8 @@ main(int argc, char **argv)
 	b.tls = harness_client_ctx("management", management_service.alpn,
 	    true);
 	{
-		struct rpc_client *cl = client_new();
+		struct rpc_client *cl = bench_client_new("bench_task", b.addr,
+		    b.tls, &management_service);
 
 		resp = call(cl, "register_function", "carol", "FunctionOwner",
 		    json_pack("{s:s, s:s, s:b, s:[{s:s, s:b}]}", "name",

@@ -130,3 +130,25 @@ bench_quantile_us(const uint32_t *v, size_t n, double p)
 	i = i == 0 ? 0 : CL_MIN(i - 1, n - 1);
 	return v[i] / 1e3;
 }
+
+struct rpc_client *
+bench_client_new(const char *prog, const char *addr, SSL_CTX *tls,
+    const struct rpc_service *svc)
+{
+	struct rpc_client_config cfg = {
+		.addr = addr,
+		.tls = tls,
+		.service = svc,
+		.timeout_ms = BENCH_CALL_TIMEOUT_MS,
+		.max_idle = 1,
+	};
+	struct rpc_client *cl;
+	struct cl_error err;
+
+	cl_error_clear(&err);
+	if ((cl = rpc_client_new(&cfg, &err)) == NULL) {
+		fprintf(stderr, "%s: %s\n", prog, err.message);
+		exit(1);
+	}
+	return cl;
+}

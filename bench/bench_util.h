@@ -11,6 +11,7 @@
 #define CL_BENCH_UTIL_H
 
 #include "attrs.h"
+#include "rpc_client.h"
 
 /* Monotonic nanoseconds. */
 int64_t bench_now_ns(void);
@@ -41,6 +42,17 @@ int64_t bench_self_cpu_ns(void);
  */
 void bench_print_cpu(const char *key, int64_t srv0, int64_t srv1,
     int64_t cli0, int64_t cli1, size_t n) CL_NONNULL(1);
+
+/* Every call a benchmark makes gives up after this long. */
+#define BENCH_CALL_TIMEOUT_MS	10000
+
+/*
+ * A client of svc at addr over tls keeping one idle connection, calls
+ * timing out after BENCH_CALL_TIMEOUT_MS; prints "PROG: why" and exits
+ * on failure.
+ */
+struct rpc_client *bench_client_new(const char *prog, const char *addr,
+    SSL_CTX *tls, const struct rpc_service *svc) CL_NONNULL(1, 2, 3, 4);
 
 /* qsort comparison of uint32_t. */
 int bench_cmp_u32(const void *a, const void *b) CL_NONNULL(1, 2);
