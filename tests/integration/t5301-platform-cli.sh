@@ -3,27 +3,14 @@
 # their roles, a function, two parties' files, a task created, assigned,
 # approved by every participant and invoked (staged for execution), a
 # stranger refused, and the audit chain verified.
-set -eu
-b=${CL_BUILD_DIR:?}
-d=$(mktemp -d /tmp/cl-platform.XXXXXX)
-export CLOISTER_DIR="$d" CLOISTER_CREDENTIALS="$d/credentials.json"
-fail() { echo "FAIL: $*"; "$b/cloisterd" down --dir "$d" >/dev/null 2>&1 || true; exit 1; }
-trap '"$b/cloisterd" down --dir "$d" >/dev/null 2>&1 || true; rm -rf "$d"' EXIT
-cl() { "$b/cloister" "$@"; }
+. "$(dirname "$0")/../lib/platform.sh"
 field() { sed -n "s/.*\"$1\": \"\([^\"]*\)\".*/\1/p" | head -1; }
 
-"$b/cloisterd" up --dir "$d" >/dev/null || fail "up"
-cl login --password-file "$d/keys/admin.password" admin >/dev/null
-printf 'a-long-password\n' > "$d/pw"; chmod 600 "$d/pw"
-for u in fo:FunctionOwner: ann:DataOwner:hospital bea:DataOwner:bank eve:DataOwner:lab; do
-	id=${u%%:*}; rest=${u#*:}; role=${rest%%:*}; attr=${rest#*:}
-	if [ -n "$attr" ]; then
-		cl --user admin user register "$id" --role "$role" --attribute "$attr" --password-file "$d/pw" >/dev/null
-	else
-		cl --user admin user register "$id" --role "$role" --password-file "$d/pw" >/dev/null
-	fi
-	cl login --password-file "$d/pw" "$id" >/dev/null
-done
+platform_up platform
+platform_user fo FunctionOwner
+platform_user ann DataOwner hospital
+platform_user bea DataOwner bank
+platform_user eve DataOwner lab
 
 echo "== a function owner registers a private function for ann and bea"
 fid=$(cl --user fo function register --name join --description "join two parties" \

@@ -4,19 +4,9 @@
 # base64-encoded through the frontend over attested TLS to management,
 # which stores it in chunks; reading the function back returns every byte.
 # (The anchor failed past about 700 KB.)
-set -eu
-b=${CL_BUILD_DIR:?}
-d=$(mktemp -d /tmp/cl-payload.XXXXXX)
-export CLOISTER_DIR="$d" CLOISTER_CREDENTIALS="$d/credentials.json"
-fail() { echo "FAIL: $*"; "$b/cloisterd" down --dir "$d" >/dev/null 2>&1 || true; exit 1; }
-trap '"$b/cloisterd" down --dir "$d" >/dev/null 2>&1 || true; rm -rf "$d"' EXIT
-cl() { "$b/cloister" "$@"; }
-
-"$b/cloisterd" up --dir "$d" >/dev/null || fail "up"
-cl login --password-file "$d/keys/admin.password" admin >/dev/null
-printf 'a-long-password\n' > "$d/pw"; chmod 600 "$d/pw"
-cl --user admin user register fo --role FunctionOwner --password-file "$d/pw" >/dev/null
-cl login --password-file "$d/pw" fo >/dev/null
+. "$(dirname "$0")/../lib/platform.sh"
+platform_up payload
+platform_user fo FunctionOwner
 
 echo "== register a function whose payload is 16 MiB"
 head -c 16777216 /dev/urandom > "$d/module.wasm"
